@@ -1,0 +1,1 @@
+"""Export: trained networks to ONNX and TensorRT (``export-onnx`` command)."""

@@ -1,0 +1,1 @@
+"""Losses: perceptual (content, style, TV) and temporal (warping, occlusion)."""

@@ -1,0 +1,63 @@
+"""Perceptual losses on VGG activations: content, Gram style, AdaIN mean/std style, and total variation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix of N×C×H×W features, normalised by C·H·W (Johnson et al.), shape N×C×C."""
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def content_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Mean squared feature difference, summed over the target layers."""
+    return sum((F.mse_loss(features[name], target) for name, target in targets.items()), torch.tensor(0.0))
+
+
+def style_loss(
+    features: Mapping[str, torch.Tensor],
+    target_grams: Mapping[str, torch.Tensor],
+    layer_weights: Mapping[str, float] | None = None,
+) -> torch.Tensor:
+    """Squared Frobenius distance between Gram matrices (mean over entries), weighted and summed over layers.
+
+    ``target_grams`` may have batch size 1 and broadcast over the batch of ``features``.
+    """
+    total = torch.tensor(0.0)
+    for name, target in target_grams.items():
+        gram = gram_matrix(features[name])
+        weight = 1.0 if layer_weights is None else layer_weights[name]
+        total = total + weight * F.mse_loss(gram, target.expand_as(gram))
+    return total
+
+
+def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel spatial mean and standard deviation of N×C×H×W features, each N×C×1×1."""
+    n, c = features.shape[:2]
+    flat = features.reshape(n, c, -1)
+    mean = flat.mean(dim=2).view(n, c, 1, 1)
+    std = (flat.var(dim=2, unbiased=False) + eps).sqrt().view(n, c, 1, 1)
+    return mean, std
+
+
+def adain_style_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Huang & Belongie's style loss: MSE between channel means plus MSE between channel stds, over layers."""
+    total = torch.tensor(0.0)
+    for name, target in targets.items():
+        mean, std = mean_std(features[name])
+        target_mean, target_std = mean_std(target)
+        total = total + F.mse_loss(mean, target_mean) + F.mse_loss(std, target_std)
+    return total
+
+
+def tv_loss(image: torch.Tensor) -> torch.Tensor:
+    """Total variation: mean absolute difference between horizontally and vertically adjacent pixels."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
+    return dx + dy

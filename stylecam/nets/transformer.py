@@ -1,0 +1,166 @@
+"""Johnson et al.'s feed-forward image transformation network, in two tiers.
+
+The module and parameter names match pytorch/examples' ``fast_neural_style`` (``conv1.conv2d``, ``in1``,
+``res1.conv1.conv2d`` …) so its checkpoints load unchanged. Changes from the paper, all configurable: instance
+norm (Ulyanov et al.), reflection padding, upsample-then-convolve decoding (no checkerboard artefacts), a width
+multiplier, the residual-block count, depthwise-separable convolutions and the kernel size of the end layers.
+
+Convention (pytorch/examples'): input and output are RGB in 0..255.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Architecture of a :class:`TransformerNet`; saved in every model file."""
+
+    base_channels: int = 32
+    residual_blocks: int = 5
+    depthwise: bool = False
+    end_kernel: int = 9
+
+    @property
+    def channels(self) -> tuple[int, int, int]:
+        """Widths of the three encoder stages."""
+        return self.base_channels, 2 * self.base_channels, 4 * self.base_channels
+
+    def to_dict(self) -> dict[str, int | bool]:
+        """Plain-dict form for model files and cards."""
+        return asdict(self)
+
+
+TIERS: dict[str, TransformerConfig] = {
+    # Johnson et al.'s widths (32/64/128, five residual blocks, 9×9 end layers): the quality tier.
+    "quality": TransformerConfig(),
+    # Small enough for real time on two CPU cores; see benchmarks/nets.py for its measured cost.
+    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5),
+}
+
+
+class ConvLayer(nn.Module):
+    """Reflection-padded convolution, optionally depthwise-separable (depthwise k×k, then pointwise 1×1)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, depthwise: bool = False) -> None:
+        super().__init__()
+        self.reflection_pad = nn.ReflectionPad2d(kernel // 2)
+        self.conv2d: nn.Module
+        if depthwise:
+            self.conv2d = nn.Sequential(
+                nn.Conv2d(cin, cin, kernel, stride, groups=cin, bias=False), nn.Conv2d(cin, cout, 1)
+            )
+        else:
+            self.conv2d = nn.Conv2d(cin, cout, kernel, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2d(self.reflection_pad(x))
+
+
+class UpsampleConvLayer(ConvLayer):
+    """Nearest-neighbour upsampling followed by a :class:`ConvLayer` (Odena et al.'s fix for checkerboards)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, upsample: int, depthwise: bool = False) -> None:
+        super().__init__(cin, cout, kernel, 1, depthwise)
+        self.upsample = upsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.interpolate(x, scale_factor=self.upsample, mode="nearest"))
+
+
+class ResidualBlock(nn.Module):
+    """Two 3×3 convolutions with instance norm and an identity shortcut (no activation after the sum)."""
+
+    def __init__(self, channels: int, depthwise: bool = False) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, 3, depthwise=depthwise)
+        self.in1 = nn.InstanceNorm2d(channels, affine=True)
+        self.conv2 = ConvLayer(channels, channels, 3, depthwise=depthwise)
+        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.in1(self.conv1(x)))
+        return self.in2(self.conv2(out)) + x
+
+
+class TransformerNet(nn.Module):
+    """Image transformation network: 3 down convs, residual blocks, 2 upsample convs, an output conv.
+
+    The end layers act on 3 channels, so they stay standard convolutions in every tier.
+    """
+
+    def __init__(self, config: TransformerConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or TransformerConfig()
+        c1, c2, c3 = self.config.channels
+        k, dw = self.config.end_kernel, self.config.depthwise
+        self.conv1 = ConvLayer(3, c1, k)
+        self.in1 = nn.InstanceNorm2d(c1, affine=True)
+        self.conv2 = ConvLayer(c1, c2, 3, 2, dw)
+        self.in2 = nn.InstanceNorm2d(c2, affine=True)
+        self.conv3 = ConvLayer(c2, c3, 3, 2, dw)
+        self.in3 = nn.InstanceNorm2d(c3, affine=True)
+        for i in range(1, self.config.residual_blocks + 1):
+            self.add_module(f"res{i}", ResidualBlock(c3, dw))
+        self.deconv1 = UpsampleConvLayer(c3, c2, 3, 2, dw)
+        self.in4 = nn.InstanceNorm2d(c2, affine=True)
+        self.deconv2 = UpsampleConvLayer(c2, c1, 3, 2, dw)
+        self.in5 = nn.InstanceNorm2d(c1, affine=True)
+        self.deconv3 = ConvLayer(c1, 3, k)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Stylize RGB images in 0..255 (N×3×H×W); the output is unclamped, nominally 0..255."""
+        h, w = x.shape[-2:]
+        y = self.relu(self.in1(self.conv1(x)))
+        y = self.relu(self.in2(self.conv2(y)))
+        y = self.relu(self.in3(self.conv3(y)))
+        for i in range(1, self.config.residual_blocks + 1):
+            y = getattr(self, f"res{i}")(y)
+        y = self.relu(self.in4(self.deconv1(y)))
+        y = self.relu(self.in5(self.deconv2(y)))
+        y = self.deconv3(y)
+        if y.shape[-2:] != (h, w):  # sizes that are not multiples of 4 come back a few pixels off
+            y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
+        return y
+
+
+def infer_config(state_dict: dict[str, torch.Tensor]) -> TransformerConfig:
+    """Recover the architecture from a state dict's shapes (for checkpoints saved without a config)."""
+    try:
+        conv1 = state_dict["conv1.conv2d.weight"]
+    except KeyError:
+        raise ValueError("no conv1.conv2d.weight: not a Johnson TransformerNet state dict") from None
+    residual = sorted({int(k.split(".")[0][3:]) for k in state_dict if k.startswith("res") and k[3].isdigit()})
+    return TransformerConfig(
+        base_channels=int(conv1.shape[0]),
+        residual_blocks=len(residual),
+        depthwise="conv2.conv2d.0.weight" in state_dict,
+        end_kernel=int(conv1.shape[-1]),
+    )
+
+
+def count_flops(config: TransformerConfig, height: int, width: int) -> int:
+    """Multiply-adds ×2 of all convolutions for one H×W frame (norms and activations are negligible)."""
+    net = TransformerNet(config)
+    total = 0
+
+    def hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        assert isinstance(module, nn.Conv2d)
+        kh, kw = module.kernel_size
+        per_output = kh * kw * module.in_channels // module.groups
+        total += 2 * per_output * output.numel()
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        net(torch.zeros(1, 3, height, width))
+    for handle in handles:
+        handle.remove()
+    return total

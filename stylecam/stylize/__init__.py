@@ -1,0 +1,1 @@
+"""Still-image stylization: feed-forward (Johnson), optimisation (Gatys) and AdaIN, with colour preservation."""

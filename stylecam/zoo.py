@@ -1,0 +1,73 @@
+"""The trained-model zoo: models found by name in ``trained_models/`` (and ``$STYLECAM_MODELS`` folders).
+
+A model ``NAME`` is ``NAME.pth`` with an optional JSON card ``NAME.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stylecam.errors import ModelError
+
+MODELS_ENV = "STYLECAM_MODELS"
+MODEL_SUFFIX = ".pth"
+REPO_MODELS = Path(__file__).resolve().parents[1] / "trained_models"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One model in the zoo: its name, file and card (empty when it has none)."""
+
+    name: str
+    path: Path
+    card: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        """``johnson`` or ``adain_decoder``, as the card says (``johnson`` when unknown)."""
+        return str(self.card.get("kind", "johnson"))
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for models: ``$STYLECAM_MODELS`` entries (os.pathsep-separated), then trained_models/."""
+    extra = [Path(p).expanduser() for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
+    return [*extra, REPO_MODELS]
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    card_path = path.with_suffix(".json")
+    if not card_path.is_file():
+        return {}
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return card if isinstance(card, dict) else {}
+
+
+def list_models() -> list[ZooEntry]:
+    """Every model in the searched folders; an earlier folder's model shadows a later one of the same name."""
+    found: dict[str, ZooEntry] = {}
+    for folder in model_dirs():
+        for path in sorted(folder.glob(f"*{MODEL_SUFFIX}")) if folder.is_dir() else []:
+            found.setdefault(path.stem, ZooEntry(path.stem, path, _read_card(path)))
+    return sorted(found.values(), key=lambda entry: entry.name)
+
+
+def resolve_model(name_or_path: str, kind: str = "johnson") -> Path:
+    """A model file from an existing path or a zoo name of the given kind; unknown names list the choices."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    entries = [entry for entry in list_models() if entry.kind == kind]
+    for entry in entries:
+        if entry.name == name_or_path:
+            return entry.path
+    if path.suffix or os.sep in name_or_path:
+        raise ModelError(f"model file not found: {name_or_path}")
+    names = ", ".join(entry.name for entry in entries) or "none yet (train one with styletrain)"
+    raise ModelError(f"unknown style '{name_or_path}'; available: {names}")

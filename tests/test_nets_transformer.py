@@ -1,0 +1,131 @@
+"""TransformerNet tiers: shapes, config recovery from state dicts, FLOP count, depthwise convolutions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from stylecam.nets.transformer import TIERS, TransformerConfig, TransformerNet, count_flops, infer_config
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.mark.parametrize("tier", sorted(TIERS))
+@pytest.mark.parametrize("size", [(32, 48), (37, 53), (41, 40)])
+def test_output_shape_equals_input_shape(tier: str, size: tuple[int, int]) -> None:
+    net = TransformerNet(TIERS[tier]).eval()
+    x = torch.rand(2, 3, *size) * 255
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == x.shape
+    assert torch.isfinite(y).all()
+    # The two images of the batch are processed independently (instance norm, no batch statistics).
+    with torch.no_grad():
+        y0 = net(x[:1])
+    torch.testing.assert_close(y[:1], y0, rtol=1e-4, atol=1e-3)
+    # And the output really depends on the input.
+    assert not torch.allclose(y[0], y[1])
+
+
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_infer_config_recovers_tier(tier: str) -> None:
+    config = TIERS[tier]
+    state = TransformerNet(config).state_dict()
+    assert infer_config(state) == config
+
+
+def test_infer_config_recovers_nondefault_config() -> None:
+    config = TransformerConfig(base_channels=8, residual_blocks=2, depthwise=False, end_kernel=7)
+    state = TransformerNet(config).state_dict()
+    assert infer_config(state) == config
+    assert infer_config(state) != TIERS["quality"]
+
+
+def test_tiers_differ() -> None:
+    assert TIERS["quality"] == TransformerConfig(base_channels=32, residual_blocks=5, depthwise=False, end_kernel=9)
+    assert TIERS["fast"].depthwise and TIERS["fast"].base_channels < TIERS["quality"].base_channels
+
+
+def test_infer_config_rejects_foreign_state_dict() -> None:
+    with pytest.raises(ValueError, match="conv1.conv2d.weight"):
+        infer_config(nn.Linear(3, 4).state_dict())
+
+
+def test_count_flops_quality_tier_640x360_by_hand() -> None:
+    h, w = 360, 640
+    # Multiply-accumulates of every convolution: k*k*cin/groups per output value, times the output count.
+    # Spatial sizes: stride-2 convs with reflection padding 1 on 360x640 give 180x320, then 90x160;
+    # the two upsampling layers go back to 180x320 and 360x640.
+    per_layer = {
+        "conv1": (9 * 9 * 3) * 32 * (360 * 640),  # 3->32, 9x9, full resolution: 1,791,590,400
+        "conv2": (3 * 3 * 32) * 64 * (180 * 320),  # 32->64, 3x3 stride 2: 1,061,683,200
+        "conv3": (3 * 3 * 64) * 128 * (90 * 160),  # 64->128, 3x3 stride 2: 1,061,683,200
+        "res": 5 * 2 * (3 * 3 * 128) * 128 * (90 * 160),  # 5 blocks x 2 convs, 128->128: 21,233,664,000
+        "deconv1": (3 * 3 * 128) * 64 * (180 * 320),  # upsample x2, 128->64 3x3: 4,246,732,800
+        "deconv2": (3 * 3 * 64) * 32 * (360 * 640),  # upsample x2, 64->32 3x3: 4,246,732,800
+        "deconv3": (9 * 9 * 32) * 3 * (360 * 640),  # 32->3, 9x9: 1,791,590,400
+    }
+    assert per_layer["res"] == 21_233_664_000
+    macs = sum(per_layer.values())
+    assert macs == 35_433_676_800  # about 35.4 GMAC (70.9 GFLOP) per 640x360 frame
+    assert count_flops(TIERS["quality"], h, w) == 2 * macs
+
+
+def test_count_flops_fast_tier_is_much_cheaper_and_counts_groups() -> None:
+    config = TIERS["fast"]
+    h, w = 64, 96
+    assert count_flops(config, h, w) < count_flops(TIERS["quality"], h, w) / 5
+    # A depthwise 3x3 on c channels costs 9 MACs per output value (not 9*c*c): the whole tier by hand.
+    c1, c2, c3 = config.channels
+    k = config.end_kernel
+    macs = 0
+    macs += k * k * 3 * c1 * h * w  # conv1 (standard)
+    macs += 9 * c1 * (h // 2) * (w // 2) + c1 * c2 * (h // 2) * (w // 2)  # conv2: depthwise s2 + pointwise
+    macs += 9 * c2 * (h // 4) * (w // 4) + c2 * c3 * (h // 4) * (w // 4)  # conv3
+    macs += config.residual_blocks * 2 * (9 * c3 + c3 * c3) * (h // 4) * (w // 4)  # residual convs
+    macs += (9 * c3 + c3 * c2) * (h // 2) * (w // 2)  # deconv1
+    macs += (9 * c2 + c2 * c1) * h * w  # deconv2
+    macs += k * k * c1 * 3 * h * w  # deconv3 (standard)
+    assert count_flops(config, h, w) == 2 * macs
+
+
+def test_depthwise_uses_groups() -> None:
+    net = TransformerNet(TIERS["fast"])
+    c1, c2, c3 = TIERS["fast"].channels
+    # conv2 is depthwise 3x3 (groups = input channels) followed by a pointwise 1x1.
+    depthwise, pointwise = net.conv2.conv2d[0], net.conv2.conv2d[1]
+    assert isinstance(depthwise, nn.Conv2d) and isinstance(pointwise, nn.Conv2d)
+    assert depthwise.groups == c1 == depthwise.in_channels == depthwise.out_channels
+    assert tuple(depthwise.weight.shape) == (c1, 1, 3, 3)
+    assert depthwise.stride == (2, 2)
+    assert pointwise.kernel_size == (1, 1) and tuple(pointwise.weight.shape) == (c2, c1, 1, 1)
+    # Every 3x3 conv inside the network is grouped; only the 3-channel end layers stay standard.
+    grouped = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.groups > 1]
+    assert len(grouped) == 2 + 2 * TIERS["fast"].residual_blocks + 2
+    assert all(m.groups == m.in_channels for m in grouped)
+    assert net.conv1.conv2d.groups == 1 and net.deconv3.conv2d.groups == 1
+    # Behaviourally: the depthwise conv mixes no channels, so zeroing channel 0 of its input only changes
+    # channel 0 of its output.
+    x = torch.randn(1, c1, 8, 8)
+    x2 = x.clone()
+    x2[:, 0] = 0
+    with torch.no_grad():
+        diff = (depthwise(x) - depthwise(x2)).abs().sum(dim=(0, 2, 3))
+    assert diff[0] > 0
+    assert torch.all(diff[1:] == 0)
+    # Fewer parameters than the standard version of the same widths.
+    standard = TransformerNet(TransformerConfig(16, 3, False, 5))
+    n_dw = sum(p.numel() for p in net.parameters())
+    n_std = sum(p.numel() for p in standard.parameters())
+    assert n_dw < n_std / 3
+
+
+def test_quality_tier_has_no_groups() -> None:
+    net = TransformerNet(TIERS["quality"])
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 3 + 2 * 5 + 3
+    assert all(m.groups == 1 for m in convs)
