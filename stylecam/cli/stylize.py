@@ -112,7 +112,7 @@ def _load_styles(args: argparse.Namespace, device: torch.device) -> list[torch.T
     from stylecam.imaging.io import read_image
     from stylecam.imaging.tensors import to_tensor
 
-    return [to_tensor(read_image(path, max_side=1024), device) for path in args.style_image]
+    return [to_tensor(read_image(path, max_side=1024, size_option=None), device) for path in args.style_image]
 
 
 def build_method(args: argparse.Namespace, method: str, device: torch.device) -> JohnsonMethod | AdaINMethod | GatysMethod:

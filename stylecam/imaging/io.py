@@ -42,11 +42,12 @@ _WIDE_GRAY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 _ROTATED_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 
 
-def read_image(path: str | os.PathLike[str], max_side: int | None = None) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], max_side: int | None = None, size_option: str | None = "--size") -> np.ndarray:
     """Read an image file as a uint8 H×W×3 RGB array, upright per EXIF, transparency composited over white.
 
     If ``max_side`` is given and the image's long side exceeds it, the image is decoded reduced where the format
-    allows (JPEG) and resized so its long side is ``max_side``, with a notice. Raises InputError naming the file.
+    allows (JPEG) and resized so its long side is ``max_side``, with a notice naming ``size_option`` (no notice
+    when it is None: an internal working size). Raises InputError naming the file.
     """
     path = Path(path)
     if path.is_dir():
@@ -82,9 +83,9 @@ def read_image(path: str | os.PathLike[str], max_side: int | None = None) -> np.
         raise InputError(f"{path}: corrupt or unsupported image ({_one_line(e)})") from None
     if target is not None:
         image = resize_long_side(image, target)
-        notice(
-            f"downscaled {path.name} from {width}×{height} to {image.shape[1]}×{image.shape[0]} (use --size to change)"
-        )
+        if size_option is not None:
+            notice(f"downscaled {path.name} from {width}×{height} to {image.shape[1]}×{image.shape[0]} "
+                   f"(use {size_option} to change)")
     return image
 
 

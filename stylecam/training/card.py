@@ -1,0 +1,59 @@
+"""Model cards: the JSON written next to every trained model (what it learned from, how, and how it ended)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """The source tree's commit (with ``-dirty`` when it has uncommitted changes), or None outside git."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
+
+
+def build_card(kind: str, settings: dict[str, Any], steps: int, final_losses: dict[str, float],
+               wall_seconds: float, device: torch.device, style_images: list[Path] | None = None) -> dict[str, Any]:
+    """A complete card: kind, style image(s) with hashes, settings, steps, final losses, time, device, commit."""
+    return {
+        "kind": kind,
+        "style_images": [{"name": p.name, "sha256": file_sha256(p)} for p in style_images or []],
+        "settings": settings,
+        "iterations": steps,
+        "final_losses": {k: round(v, 6) for k, v in final_losses.items()},
+        "wall_time_s": round(wall_seconds, 1),
+        "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
+        "torch": torch.__version__,
+        "host": platform.machine(),
+        "commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_card(model_path: str | os.PathLike[str], card: dict[str, Any]) -> Path:
+    """Write ``card`` as JSON next to the model (same stem, ``.json``), atomically."""
+    path = Path(model_path).with_suffix(".json")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path
