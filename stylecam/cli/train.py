@@ -55,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     johnson.add_argument("--tier", choices=("fast", "quality"), default="fast", help="architecture (default fast)")
     johnson.add_argument("--style-size", type=positive_int, default=512, help="style image long side (default 512)")
     johnson.add_argument("--content-weight", type=float, default=1.0)
-    johnson.add_argument("--style-weight", type=float, help="default 5e3")
-    johnson.add_argument("--tv-weight", type=float, help="default 10")
+    johnson.add_argument("--style-weight", type=float, help="default 10")
+    johnson.add_argument("--tv-weight", type=float, help="default 1e4")
     johnson.add_argument("--temporal-weight", type=float, default=0.0,
                          help="stability under small warps, for flicker-free live video (default 0 = off)")
     johnson.add_argument("--content-layers", nargs="+", metavar="LAYER")

@@ -17,6 +17,7 @@ from torch import nn
 
 from stylecam.errors import ModelError
 from stylecam.nets.adain import AdaINDecoder
+from stylecam.nets.state_files import load_state_file
 from stylecam.nets.transformer import TransformerConfig, TransformerNet, infer_config
 
 FORMAT_VERSION = 1
@@ -47,12 +48,7 @@ def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     model_path = Path(path)
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}")
-    try:
-        raw = torch.load(model_path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelError(f"cannot read model file {model_path}: corrupt or not a PyTorch file") from exc
-    if not isinstance(raw, dict):
-        raise ModelError(f"{model_path} does not hold a state dict")
+    raw = load_state_file(model_path, "model file")
     if "stylecam_format" in raw:
         return raw
     state = {k: v for k, v in raw.items() if isinstance(v, torch.Tensor)}

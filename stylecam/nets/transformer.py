@@ -114,6 +114,9 @@ class TransformerNet(nn.Module):
         self.in5 = nn.InstanceNorm2d(c1, affine=True)
         self.deconv3 = ConvLayer(c1, 3, k)
         self.relu = nn.ReLU()
+        output_conv = self.deconv3.conv2d
+        assert isinstance(output_conv, nn.Conv2d)
+        nn.init.constant_(output_conv.bias, 127.5)  # start at mid-grey: the 0..255 output need not climb from 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Stylize RGB images in 0..255 (N×3×H×W); the output is unclamped, nominally 0..255."""

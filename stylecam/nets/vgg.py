@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from stylecam.errors import ModelError
+from stylecam.nets.state_files import load_state_file
 
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 WEIGHTS_ENV = "STYLECAM_VGG_WEIGHTS"
@@ -125,13 +126,7 @@ def find_weights(path: str | os.PathLike[str] | None = None, download: bool = Tr
 def load_vgg_state(path: str | os.PathLike[str] | None = None) -> dict[str, torch.Tensor]:
     """Load a torchvision-format VGG19 state dict (``features.N.*`` keys) from wherever :func:`find_weights` says."""
     weights_path = find_weights(path)
-    try:
-        raw = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelError(f"cannot read VGG19 weights {weights_path}: {exc.__class__.__name__}") from exc
-    if not isinstance(raw, dict):
-        raise ModelError(f"{weights_path} is not a VGG19 state dict")
-    state = _normalise_keys(raw)
+    state = _normalise_keys(load_state_file(weights_path, "VGG19 weights"))
     if conv_count(state) == 0:
         raise ModelError(f"{weights_path} holds no VGG19 features.0 convolution")
     return state

@@ -124,21 +124,23 @@ class _StopFlag:
 
 
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler, step: int, history: list[dict[str, float]]) -> None:
-    """Write a resumable checkpoint atomically."""
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, step: int, history: list[dict[str, float]],
+                    wall_seconds: float) -> None:
+    """Write a resumable checkpoint atomically (``wall_seconds``: training time so far, over all resumes)."""
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "step": step, "history": history}, tmp)
+                "scheduler": scheduler.state_dict(), "step": step, "history": history,
+                "wall_seconds": wall_seconds}, tmp)
     os.replace(tmp, path)
 
 
 def _load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                     scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[int, list[dict[str, float]]]:
+                     scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[int, list[dict[str, float]], float]:
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    return int(state["step"]), list(state["history"])
+    return int(state["step"]), list(state["history"]), float(state.get("wall_seconds", 0.0))
 
 
 @dataclass
@@ -172,10 +174,10 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
     scheduler = torch.optim.lr_scheduler.StepLR(
         optimizer, step_size=settings.lr_decay_every or 10**12, gamma=settings.lr_decay
     )
-    step, history = 0, []
+    step, history, earlier_seconds = 0, [], 0.0
     saved: int | None = None  # step of the last checkpoint this run wrote or resumed from
     if settings.resume and checkpoint.is_file():
-        step, history = _load_checkpoint(checkpoint, model, optimizer, scheduler)
+        step, history, earlier_seconds = _load_checkpoint(checkpoint, model, optimizer, scheduler)
         saved = step
         notice(f"resumed from {checkpoint} at step {step}")
     elif settings.resume:
@@ -223,8 +225,9 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
                 if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
                     raise diverged(f"the weights became NaN or infinite at step {step}")
                 if dist.is_main:
-                    save_checkpoint(checkpoint, model, optimizer, scheduler, step, history)
+                    save_checkpoint(checkpoint, model, optimizer, scheduler, step, history,
+                                    earlier_seconds + time.monotonic() - started)
                 saved = step
             if stop.signal is not None and step < settings.iterations:
                 raise TrainingInterrupted(f"stopped at step {step}; resume with --resume (checkpoint {checkpoint})")
-    return TrainResult(step, _mean_recent(history), time.monotonic() - started, history)
+    return TrainResult(step, _mean_recent(history), earlier_seconds + time.monotonic() - started, history)

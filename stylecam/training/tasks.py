@@ -31,8 +31,8 @@ class JohnsonWeights:
     """Loss weights of Johnson training (in stylecam's loss units; see README)."""
 
     content: float = 1.0
-    style: float = 5e3
-    tv: float = 10.0
+    style: float = 10.0
+    tv: float = 1e4
     temporal: float = 0.0
 
 

@@ -1,0 +1,494 @@
+"""``styletrain`` end to end on tiny generated data: Johnson and AdaIN training, checkpoints, resume, SIGINT,
+the NaN guard, DistributedDataParallel (gloo), model cards, the zoo listing, and the training data pipeline.
+
+Everything is real (real truncated VGG19 weights, real optimisation) but tiny: 32 px crops, batches of 2 and
+a few dozen steps, so the whole file runs in well under a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import stylecam.zoo
+from stylecam.cli.train import main
+from stylecam.errors import InputError
+from stylecam.nets.checkpoints import load_adain_decoder, load_transformer, read_model_file
+from stylecam.nets.transformer import TIERS
+from stylecam.training import data as tdata
+from stylecam.training import tasks as ttasks
+from stylecam.training.loop import CHECKPOINT_NAME
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = 32
+JOHNSON_STEPS = 24
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Any:
+    """Tiny tensors gain nothing from threads, and on a shared, busy machine idle-spinning workers make every
+    step many times slower; the subprocesses get OMP_NUM_THREADS=1 as well."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _photo(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A smooth random 'photo': sinusoidal colour gradients with a few soft colour blobs."""
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    img = np.empty((height, width, 3))
+    for c in range(3):
+        img[..., c] = 0.5 + 0.5 * np.sin(rng.uniform(2, 8) * x + rng.uniform(2, 8) * y + rng.uniform(0, 6))
+    for _ in range(3):
+        cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.1, 0.3)
+        blob = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / r**2)[..., None]
+        img = img * (1 - blob) + blob * rng.uniform(0, 1, 3)
+    return Image.fromarray((img * 255).round().astype(np.uint8))
+
+
+def _pattern(kind: str, size: int = 64) -> Image.Image:
+    y, x = np.mgrid[0:size, 0:size]
+    img = np.zeros((size, size, 3), np.uint8)
+    if kind == "checker":
+        on = ((x // 8) + (y // 8)) % 2 == 0
+        img[on], img[~on] = (230, 40, 20), (20, 40, 200)
+    elif kind == "stripes":
+        on = (x + y) // 6 % 2 == 0
+        img[on], img[~on] = (250, 220, 30), (10, 10, 10)
+    else:  # dots
+        img[:] = (240, 240, 230)
+        img[((x % 12 - 6) ** 2 + (y % 12 - 6) ** 2) < 12] = (30, 120, 40)
+    return Image.fromarray(img)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """photos/ (8 photos in nested folders, a corrupt bad.jpg sorted first, a text file, a hidden junk file),
+    styles/ (3 patterns) and style.png (a 64×64 checker)."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(1234)
+    layout = ["a/p0.jpg", "a/p1.png", "a/p2.jpg", "b/c/p3.png", "b/c/p4.jpg", "b/c/p5.png", "p6.jpg", "p7.png"]
+    for i, rel in enumerate(layout):
+        path = root / "photos" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _photo(rng, *((48, 40) if i % 2 else (40, 56))).save(path, quality=95)
+    (root / "photos/a/bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG " * 8)
+    (root / "photos/b/notes.txt").write_text("not an image\n")
+    (root / "photos/a/._p0.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble junk")
+    (root / "styles").mkdir()
+    for kind in ("checker", "stripes", "dots"):
+        _pattern(kind).save(root / "styles" / f"{kind}.png")
+    _pattern("checker").save(root / "style.png")
+    (root / "models").mkdir()
+    return root
+
+
+def _train(*argv: Any) -> tuple[int, str]:
+    """Run ``styletrain`` in-process; (exit code, stderr)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in argv])
+    return rc, err.getvalue()
+
+
+def _johnson_args(d: Path, output: Path, run_dir: Path, iterations: int, *extra: Any) -> list[Any]:
+    return ["johnson", "--style-image", d / "style.png", "--data", d / "photos", "-o", output, "--tier", "fast",
+            "--image-size", SIZE, "--batch-size", 2, "--iterations", iterations, "--run-dir", run_dir,
+            "--seed", 0, "--device", "cpu", "-q", *extra]
+
+
+def _checkpoint(run_dir: Path) -> dict[str, Any]:
+    return torch.load(run_dir / CHECKPOINT_NAME, map_location="cpu", weights_only=True)
+
+
+def _totals(history: list[dict[str, float]]) -> list[float]:
+    return [h["total"] for h in history]
+
+
+@pytest.fixture(scope="module")
+def johnson_run(data_dir: Path) -> dict[str, Any]:
+    """One real Johnson training run on the tiny data set."""
+    out, run = data_dir / "models" / "checker.pth", data_dir / "runs" / "checker"
+    rc, err = _train(*_johnson_args(data_dir, out, run, JOHNSON_STEPS, "--lr", 3e-3, "--checkpoint-every", 8,
+                                    "--sample-every", 12))
+    assert rc == 0, err
+    return {"output": out, "run_dir": run}
+
+
+@pytest.fixture(scope="module")
+def adain_run(data_dir: Path) -> dict[str, Any]:
+    """One real AdaIN decoder training run."""
+    out, run = data_dir / "models" / "adain_tiny.pth", data_dir / "runs" / "adain"
+    rc, err = _train("adain", "--data", data_dir / "photos", "--style-data", data_dir / "styles", "-o", out,
+                     "--image-size", SIZE, "--batch-size", 2, "--iterations", 30, "--lr", 1e-3,
+                     "--run-dir", run, "--sample-every", 30, "--seed", 0, "--device", "cpu", "-q")
+    assert rc == 0, err
+    return {"output": out, "run_dir": run}
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------------------------- Johnson
+
+
+def test_johnson_training_learns_and_writes_model_card_and_samples(johnson_run: dict[str, Any],
+                                                                    data_dir: Path) -> None:
+    state = _checkpoint(johnson_run["run_dir"])
+    history = state["history"]
+    assert state["step"] == JOHNSON_STEPS and [h["step"] for h in history] == list(range(1, JOHNSON_STEPS + 1))
+    totals = _totals(history)
+    assert all(math.isfinite(t) for t in totals)
+    first, last = np.mean(totals[:4]), np.mean(totals[-4:])
+    assert last < 0.9 * first, f"loss did not fall: {first:.4g} -> {last:.4g}"
+    # the log holds every 10th step (LoopSettings.log_every) and agrees with the checkpoint's history
+    logged = [json.loads(line) for line in (johnson_run["run_dir"] / "train_log.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in logged] == [10, 20] and logged == [history[9], history[19]]
+
+    net = load_transformer(johnson_run["output"])
+    assert net.config == TIERS["fast"]
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, state["model"][key]), key
+    with torch.no_grad():
+        styled = net(torch.rand(1, 3, SIZE, SIZE) * 255)
+    assert styled.shape == (1, 3, SIZE, SIZE) and torch.isfinite(styled).all()
+
+    card = json.loads(johnson_run["output"].with_suffix(".json").read_text())
+    assert card["kind"] == "johnson"
+    sha = hashlib.sha256((data_dir / "style.png").read_bytes()).hexdigest()
+    assert card["style_images"] == [{"name": "style.png", "sha256": sha}]
+    settings = card["settings"]
+    assert settings["tier"] == "fast" and settings["batch_size"] == 2 and settings["image_size"] == SIZE
+    assert settings["seed"] == 0 and settings["world_size"] == 1 and settings["lr"] == pytest.approx(3e-3)
+    # the weights actually used, defaults included (not null)
+    assert settings["content_weight"] == 1.0 and settings["temporal_weight"] == 0.0
+    assert settings["style_weight"] == ttasks.JohnsonWeights().style and settings["tv_weight"] == ttasks.JohnsonWeights().tv
+    assert settings["precision"] in ("fp32", "bf16")
+    assert settings["skipped_images"] == 1  # bad.jpg; notes.txt and ._p0.jpg are not images at all
+    assert card["iterations"] == JOHNSON_STEPS
+    assert set(card["final_losses"]) == {"content", "style", "tv", "total"}
+    assert all(math.isfinite(v) for v in card["final_losses"].values())
+    assert card["final_losses"]["total"] == pytest.approx(np.mean(totals), rel=1e-4)  # mean of the last ≤50
+    assert isinstance(card["wall_time_s"], (int, float)) and card["wall_time_s"] >= 0
+    assert card["device"] == "cpu" and card["torch"] == torch.__version__
+    assert "commit" in card
+    assert datetime.datetime.fromisoformat(card["date"]).tzinfo is not None
+    assert card["tier"] == "fast" and card["config"] == TIERS["fast"].to_dict()
+
+    samples = sorted(p.name for p in (johnson_run["run_dir"] / "samples").iterdir())
+    assert samples == ["step_0000012.jpg", "step_0000024.jpg"]
+    with Image.open(johnson_run["run_dir"] / "samples" / samples[-1]) as img:
+        assert img.size[0] > 0 and img.size[1] > 0
+
+
+@pytest.mark.parametrize("temporal", [0.0, 1.0], ids=["plain", "temporal"])
+def test_resume_reproduces_the_uninterrupted_run(data_dir: Path, tmp_path: Path, temporal: float) -> None:
+    k = 3
+    extra = ("--temporal-weight", temporal, "--checkpoint-every", 100, "--sample-every", 2)
+    rc, err = _train(*_johnson_args(data_dir, tmp_path / "a.pth", tmp_path / "run_a", 2 * k, *extra))
+    assert rc == 0, err
+    rc, err = _train(*_johnson_args(data_dir, tmp_path / "b.pth", tmp_path / "run_b", k, *extra))
+    assert rc == 0, err
+    halfway = _checkpoint(tmp_path / "run_b")
+    assert halfway["step"] == k
+    rc, err = _train(*_johnson_args(data_dir, tmp_path / "b.pth", tmp_path / "run_b", 2 * k, *extra, "--resume"))
+    assert rc == 0, err
+
+    a, b = _checkpoint(tmp_path / "run_a"), _checkpoint(tmp_path / "run_b")
+    assert a["step"] == b["step"] == 2 * k
+    assert a["history"] == b["history"]
+    assert ("temporal" in a["history"][0]) == (temporal > 0)
+    if temporal:
+        assert all(h["temporal"] > 0 for h in a["history"])
+    model_a = read_model_file(tmp_path / "a.pth")["state_dict"]
+    model_b = read_model_file(tmp_path / "b.pth")["state_dict"]
+    assert model_a.keys() == model_b.keys()
+    for key in model_a:
+        assert torch.equal(model_a[key], model_b[key]), key
+    # the resumed half really trained (the comparison is not between two copies of the step-k weights)
+    assert not torch.equal(model_b["conv1.conv2d.weight"], halfway["model"]["conv1.conv2d.weight"])
+
+
+def test_sigint_saves_a_checkpoint_and_the_run_resumes(data_dir: Path, tmp_path: Path) -> None:
+    out, run = tmp_path / "int.pth", tmp_path / "run"
+    argv = [sys.executable, "-m", "stylecam.cli.train",
+            *map(str, _johnson_args(data_dir, out, run, 100_000, "--checkpoint-every", 2, "--sample-every", 1000))]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run / CHECKPOINT_NAME).is_file():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no checkpoint after 60 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    lines = _error_lines(stderr)
+    assert len(lines) == 1 and "--resume" in lines[0] and lines[0].startswith("styletrain: error:"), stderr
+    assert "Traceback" not in stderr
+    state = _checkpoint(run)
+    step = state["step"]
+    assert 0 < step < 100_000 and len(state["history"]) == step
+    assert f"stopped at step {step}" in lines[0]
+    assert not out.exists()
+
+    rc, err = _train(*_johnson_args(data_dir, out, run, step + 2, "--checkpoint-every", 2, "--sample-every", 1000,
+                                    "--resume"))
+    assert rc == 0, err
+    assert load_transformer(out).config == TIERS["fast"]
+    resumed = _checkpoint(run)
+    assert resumed["step"] == step + 2 and resumed["history"][:step] == state["history"]
+    assert json.loads(out.with_suffix(".json").read_text())["iterations"] == step + 2
+
+
+# --------------------------------------------------------------------------------------------- NaN guard
+
+
+def _assert_finite_checkpoint(run: Path) -> dict[str, Any]:
+    state = _checkpoint(run)
+    assert state["model"] and all(torch.isfinite(v).all() for v in state["model"].values())
+    return state
+
+
+def test_absurd_lr_stops_with_exit_70_and_keeps_the_last_good_checkpoint(data_dir: Path, tmp_path: Path) -> None:
+    out, run = tmp_path / "nan.pth", tmp_path / "run"
+    rc, err = _train(*_johnson_args(data_dir, out, run, 20, "--lr", 1e12, "--checkpoint-every", 1,
+                                    "--sample-every", 1000, "--precision", "fp32"))
+    assert rc == 70, err
+    lines = _error_lines(err)
+    assert len(lines) == 1 and "last good checkpoint" in lines[0] and str(run / CHECKPOINT_NAME) in lines[0], err
+    state = _assert_finite_checkpoint(run)
+    assert 1 <= state["step"] < 20 and f"step {state['step']}" in lines[0] and "loss became" in lines[0]
+    assert all(math.isfinite(t) for t in _totals(state["history"]))
+    assert not out.exists()
+
+
+def test_divergence_before_any_checkpoint_does_not_claim_one(data_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    rc, err = _train(*_johnson_args(data_dir, tmp_path / "nan.pth", run, 20, "--lr", 1e12,
+                                    "--checkpoint-every", 100, "--sample-every", 1000, "--precision", "fp32"))
+    assert rc == 70, err
+    assert not (run / CHECKPOINT_NAME).exists()
+    lines = _error_lines(err)
+    assert len(lines) == 1 and "no checkpoint was saved" in lines[0] and "last good checkpoint" not in lines[0], err
+    assert "loss became" in lines[0]  # caught by the loss check at once, not only when a checkpoint is due
+
+
+def test_nan_gradients_with_a_finite_loss_never_reach_the_checkpoint(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At step index 2 the loss stays finite but every gradient is NaN (d√x/dx at 0 times 0)."""
+    original = ttasks.JohnsonTask.losses
+
+    def poisoned(self: Any, model: torch.nn.Module, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        terms = original(self, model, batch, step)
+        if step == 2:
+            zero = sum((p * 0).sum() for p in model.parameters())
+            terms["poison"] = torch.sqrt(zero)
+        return terms
+
+    monkeypatch.setattr(ttasks.JohnsonTask, "losses", poisoned)
+    run = tmp_path / "run"
+    rc, err = _train(*_johnson_args(data_dir, tmp_path / "nan.pth", run, 10, "--checkpoint-every", 1,
+                                    "--sample-every", 1000))
+    assert rc == 70, err
+    lines = _error_lines(err)
+    assert len(lines) == 1 and str(run / CHECKPOINT_NAME) in lines[0], err
+    state = _assert_finite_checkpoint(run)
+    assert state["step"] == 2
+
+
+# --------------------------------------------------------------------------------------------- AdaIN
+
+
+def test_adain_decoder_training(adain_run: dict[str, Any]) -> None:
+    state = _checkpoint(adain_run["run_dir"])
+    totals = _totals(state["history"])
+    assert len(totals) == 30 and all(math.isfinite(t) for t in totals)
+    first, last = np.mean(totals[:5]), np.mean(totals[-5:])
+    assert last < 0.9 * first, f"loss did not fall: {first:.4g} -> {last:.4g}"
+    assert set(state["history"][0]) == {"step", "content", "style", "total"}
+
+    decoder = load_adain_decoder(adain_run["output"])
+    assert decoder.encoder_layer == "relu3_1"  # the deepest AdaIN layer the truncated VGG19 reaches
+    with torch.no_grad():
+        image = decoder(torch.rand(1, 256, 8, 8))
+    assert image.shape == (1, 3, 32, 32) and torch.isfinite(image).all()
+
+    card = json.loads(adain_run["output"].with_suffix(".json").read_text())
+    assert card["kind"] == "adain_decoder" and card["iterations"] == 30
+    assert card["settings"]["style_weight"] == 10.0 and card["settings"]["lr"] == pytest.approx(1e-3)
+    assert card["settings"]["batch_size"] == 2 and card["settings"]["skipped_images"] == 1
+    assert (adain_run["run_dir"] / "samples" / "step_0000030.jpg").is_file()
+
+
+# --------------------------------------------------------------------------------------------- DDP
+
+
+def test_batch_indices_split_one_global_batch_between_ranks() -> None:
+    n, batch, seed = 23, 3, 7
+    per_epoch = n // (batch * 2)
+    seen: list[int] = []
+    for step in range(2 * per_epoch + 1):
+        e0, r0 = tdata.batch_indices(n, batch, step, seed, rank=0, world=2)
+        e1, r1 = tdata.batch_indices(n, batch, step, seed, rank=1, world=2)
+        eg, whole = tdata.batch_indices(n, batch * 2, step, seed)  # the same global batch, one process
+        assert e0 == e1 == eg == step // per_epoch
+        assert len(r0) == len(r1) == batch and not set(r0) & set(r1)
+        assert sorted(r0 + r1) == sorted(whole) and r0 == whole[0::2] and r1 == whole[1::2]
+        if e0 == 0:
+            seen += whole
+    # within an epoch, the global batches walk one seeded permutation: no item twice
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003)).tolist()
+    assert seen == order[: per_epoch * batch * 2] and len(set(seen)) == len(seen)
+    # deterministic, and reshuffled for the next epoch
+    assert tdata.batch_indices(n, batch, 1, seed, 1, 2) == tdata.batch_indices(n, batch, 1, seed, 1, 2)
+    assert tdata.batch_indices(n, batch, per_epoch, seed)[1] != tdata.batch_indices(n, batch, 0, seed)[1]
+
+
+def test_ddp_two_processes_with_gloo(data_dir: Path, tmp_path: Path) -> None:
+    """torchrun, 2 CPU processes: the result equals one process training on the whole global batch."""
+    out, run = tmp_path / "ddp.pth", tmp_path / "run_ddp"
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+            "-m", "stylecam.cli.train",
+            *map(str, _johnson_args(data_dir, out, run, 1, "--sample-every", 1, "--precision", "fp32"))]
+    proc = subprocess.run(argv, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert out.is_file() and (run / CHECKPOINT_NAME).is_file() and (run / "samples" / "step_0000001.jpg").is_file()
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["settings"]["world_size"] == 2 and card["iterations"] == 1
+
+    # one process with the global batch (2 × 2) sees the same items; with gradients averaged across the ranks,
+    # Adam's first step (≈ lr·sign(grad)) must agree except where a gradient is ~0 (biases before an instance norm)
+    single = tmp_path / "single.pth"
+    rc, err = _train(*_johnson_args(data_dir, single, tmp_path / "run_single", 1, "--sample-every", 100,
+                                    "--precision", "fp32", "--batch-size", 4))
+    assert rc == 0, err
+    ddp, one = read_model_file(out)["state_dict"], read_model_file(single)["state_dict"]
+    total = sum(v.numel() for v in ddp.values())
+    differing = sum(int(((ddp[k] - one[k]).abs() > 1e-5).sum()) for k in ddp)
+    assert differing / total < 0.01, f"{differing}/{total} weights differ from the single-process run"
+
+
+# --------------------------------------------------------------------------------------------- data
+
+
+def test_find_images_is_recursive_sorted_and_images_only(data_dir: Path, tmp_path: Path) -> None:
+    files = tdata.find_images(data_dir / "photos")
+    rel = [p.relative_to(data_dir / "photos").as_posix() for p in files]
+    assert rel == ["a/bad.jpg", "a/p0.jpg", "a/p1.png", "a/p2.jpg", "b/c/p3.png", "b/c/p4.jpg", "b/c/p5.png",
+                   "p6.jpg", "p7.png"]
+    assert files == sorted(files)
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "sub" / "readme.txt").write_text("x")
+    with pytest.raises(InputError, match="no images"):
+        tdata.find_images(tmp_path / "empty")
+    with pytest.raises(InputError, match="not found"):
+        tdata.find_images(tmp_path / "missing")
+
+
+def test_photo_dataset_crops_are_deterministic_and_bad_files_skipped(data_dir: Path) -> None:
+    ds = tdata.PhotoDataset(data_dir / "photos", SIZE, seed=3)
+    assert len(ds) == 9
+    bad = ds.files.index(data_dir / "photos/a/bad.jpg")
+    good = (bad + 4) % len(ds)
+    item = ds[good]
+    assert item.shape == (3, SIZE, SIZE) and item.dtype == torch.float32
+    assert float(item.min()) >= 0.0 and float(item.max()) <= 1.0 and float(item.std()) > 0.01
+    assert torch.equal(item, ds[good])
+    again = tdata.PhotoDataset(data_dir / "photos", SIZE, seed=3)  # a fresh instance (another worker, a resume)
+    assert torch.equal(item, again[good])
+    ds.epoch = 1
+    assert not torch.equal(item, ds[good])
+    ds.epoch = 0
+    assert not torch.equal(item, tdata.PhotoDataset(data_dir / "photos", SIZE, seed=4)[good])
+    assert not ds.skipped
+    replaced = ds[bad]  # the corrupt file yields the next readable photo instead, and is counted
+    assert replaced.shape == (3, SIZE, SIZE)
+    assert ds.skipped == {data_dir / "photos/a/bad.jpg"}
+    batch = next(tdata.batches(ds, 2, start_step=5, seed=3))
+    assert batch.shape == (2, 3, SIZE, SIZE)
+
+
+# --------------------------------------------------------------------------------------------- zoo listing
+
+
+def test_styletrain_list_shows_trained_models(johnson_run: dict[str, Any], adain_run: dict[str, Any],
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    zoo, empty = tmp_path / "zoo", tmp_path / "empty"
+    zoo.mkdir()
+    empty.mkdir()
+    for model in (johnson_run["output"], adain_run["output"]):
+        shutil.copy(model, zoo / model.name)
+        shutil.copy(model.with_suffix(".json"), zoo / model.with_suffix(".json").name)
+    monkeypatch.setenv("STYLECAM_MODELS", str(zoo))
+    monkeypatch.setattr(stylecam.zoo, "REPO_MODELS", empty)
+    assert main(["list"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert set(rows) == {"checker", "adain_tiny"}
+    assert rows["checker"][1:4] == ["johnson", "fast", str(JOHNSON_STEPS)]
+    assert rows["adain_tiny"][1:4] == ["adain_decoder", "-", "30"]
+    assert rows["checker"][-1] == str(zoo / "checker.pth")
+
+    monkeypatch.setenv("STYLECAM_MODELS", str(empty))
+    assert main(["list"]) == 0
+    assert "no trained models yet" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------- bad input
+
+
+def _styletrain(tmp_path: Path, *argv: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stylecam.cli.train", *map(str, argv)], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_missing_data_folder_exits_66_with_one_line(data_dir: Path, tmp_path: Path) -> None:
+    proc = _styletrain(tmp_path, *_johnson_args(data_dir, tmp_path / "m.pth", tmp_path / "run", 2)[:4],
+                       tmp_path / "no_such_photos", "-o", tmp_path / "m.pth", "--iterations", 2)
+    assert proc.returncode == 66, proc.stderr
+    lines = _error_lines(proc.stderr)
+    assert len(lines) == 1 and "no_such_photos" in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "m.pth").exists()
+
+
+def test_missing_output_folder_fails_with_one_line(data_dir: Path, tmp_path: Path) -> None:
+    proc = _styletrain(tmp_path, *_johnson_args(data_dir, tmp_path / "nowhere" / "m.pth", tmp_path / "run", 2))
+    assert proc.returncode != 0
+    lines = _error_lines(proc.stderr)
+    assert len(lines) == 1 and "nowhere" in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "run").exists()
