@@ -1,0 +1,29 @@
+"""PyTorch backend: a Johnson TransformerNet in eager mode (optionally ``torch.compile``d)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from stylecam.nets.transformer import TransformerNet
+from stylecam.realtime.backends.base import frame_to_nchw, nchw_to_frame
+
+
+class TorchBackend:
+    """Runs a :class:`TransformerNet` with PyTorch under ``inference_mode``."""
+
+    name = "torch"
+
+    def __init__(self, net: TransformerNet, device: torch.device, compile: bool = False) -> None:
+        self.device = str(device)
+        self._device = device
+        self.net = net.to(device).eval()
+        self._forward = torch.compile(self.net) if compile else self.net
+
+    def run(self, frame: np.ndarray) -> np.ndarray:
+        """Stylize one RGB uint8 frame."""
+        height, width = frame.shape[:2]
+        with torch.inference_mode():
+            x = torch.from_numpy(frame_to_nchw(frame)).to(self._device)
+            y = self._forward(x)
+        return nchw_to_frame(y.float().cpu().numpy(), height, width)
