@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -35,7 +37,8 @@ def test_output_shape_equals_input_shape(tier: str, size: tuple[int, int]) -> No
 def test_infer_config_recovers_tier(tier: str) -> None:
     config = TIERS[tier]
     state = TransformerNet(config).state_dict()
-    assert infer_config(state) == config
+    # A bare state dict cannot say whether the output is residual: it is read as pytorch/examples' plain form.
+    assert infer_config(state) == dataclasses.replace(config, residual_output=False)
 
 
 def test_infer_config_recovers_nondefault_config() -> None:
@@ -46,7 +49,8 @@ def test_infer_config_recovers_nondefault_config() -> None:
 
 
 def test_tiers_differ() -> None:
-    assert TIERS["quality"] == TransformerConfig(base_channels=32, residual_blocks=5, depthwise=False, end_kernel=9)
+    assert TIERS["quality"] == TransformerConfig(base_channels=32, residual_blocks=5, depthwise=False, end_kernel=9,
+                                                 residual_output=True)
     assert TIERS["fast"].depthwise and TIERS["fast"].base_channels < TIERS["quality"].base_channels
 
 
@@ -129,3 +133,15 @@ def test_quality_tier_has_no_groups() -> None:
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     assert len(convs) == 3 + 2 * 5 + 3
     assert all(m.groups == 1 for m in convs)
+
+
+def test_residual_output_returns_the_input_plus_a_change() -> None:
+    net = TransformerNet(TIERS["fast"]).eval()
+    x = torch.rand(1, 3, 40, 52) * 255
+    with torch.no_grad():
+        y = net(x)
+        plain = TransformerNet(dataclasses.replace(TIERS["fast"], residual_output=False))
+        plain.load_state_dict(net.state_dict())
+        assert torch.allclose(y, plain.eval()(x) + x, atol=1e-4)
+    # Untrained, the change is small: the photo comes through almost untouched.
+    assert (y - x).abs().mean() < 5.0

@@ -5,7 +5,10 @@ The module and parameter names match pytorch/examples' ``fast_neural_style`` (``
 norm (Ulyanov et al.), reflection padding, upsample-then-convolve decoding (no checkerboard artefacts), a width
 multiplier, the residual-block count, depthwise-separable convolutions and the kernel size of the end layers.
 
-Convention (pytorch/examples'): input and output are RGB in 0..255.
+Convention (pytorch/examples'): input and output are RGB in 0..255. With ``residual_output`` (stylecam's own
+tiers) the network predicts a change added to its input, so an untrained network already returns the photo and
+training only has to learn the style: far fewer steps than learning the identity from scratch, which matters on
+a CPU. pytorch/examples checkpoints use the plain output.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class TransformerConfig:
     residual_blocks: int = 5
     depthwise: bool = False
     end_kernel: int = 9
+    residual_output: bool = False
 
     @property
     def channels(self) -> tuple[int, int, int]:
@@ -38,9 +42,9 @@ class TransformerConfig:
 
 TIERS: dict[str, TransformerConfig] = {
     # Johnson et al.'s widths (32/64/128, five residual blocks, 9×9 end layers): the quality tier.
-    "quality": TransformerConfig(),
+    "quality": TransformerConfig(residual_output=True),
     # Small enough for real time on two CPU cores; see benchmarks/nets.py for its measured cost.
-    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5),
+    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, residual_output=True),
 }
 
 
@@ -114,9 +118,10 @@ class TransformerNet(nn.Module):
         self.in5 = nn.InstanceNorm2d(c1, affine=True)
         self.deconv3 = ConvLayer(c1, 3, k)
         self.relu = nn.ReLU()
-        output_conv = self.deconv3.conv2d
-        assert isinstance(output_conv, nn.Conv2d)
-        nn.init.constant_(output_conv.bias, 127.5)  # start at mid-grey: the 0..255 output need not climb from 0
+        if not self.config.residual_output:
+            output_conv = self.deconv3.conv2d
+            assert isinstance(output_conv, nn.Conv2d)
+            nn.init.constant_(output_conv.bias, 127.5)  # start at mid-grey: the output need not climb from 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Stylize RGB images in 0..255 (N×3×H×W); the output is unclamped, nominally 0..255."""
@@ -131,11 +136,11 @@ class TransformerNet(nn.Module):
         y = self.deconv3(y)
         if y.shape[-2:] != (h, w):  # sizes that are not multiples of 4 come back a few pixels off
             y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
-        return y
+        return y + x if self.config.residual_output else y
 
 
 def infer_config(state_dict: dict[str, torch.Tensor]) -> TransformerConfig:
-    """Recover the architecture from a state dict's shapes (for checkpoints saved without a config)."""
+    """Recover the architecture from a bare state dict's shapes (pytorch/examples checkpoints: plain output)."""
     try:
         conv1 = state_dict["conv1.conv2d.weight"]
     except KeyError:
