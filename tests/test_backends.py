@@ -8,27 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_factories import random_net
 
 from stylecam.errors import ModelError, UsageError
-from stylecam.export.onnx_export import ExportOptions, export_adain, export_johnson, write_onnx
+from stylecam.export.onnx_export import (
+    ExportOptions,
+    export_adain,
+    export_johnson,
+    write_onnx,
+)
 from stylecam.nets.adain import AdaINDecoder, AdaINModel
 from stylecam.nets.checkpoints import save_model
-from stylecam.nets.transformer import TIERS, TransformerNet
 from stylecam.nets.vgg import load_vgg
 from stylecam.realtime.backends import select
 from stylecam.realtime.backends.select import BACKEND_CHOICES, open_backend
-
-
-def random_net(tier: str = "fast", seed: int = 0) -> TransformerNet:
-    torch.manual_seed(seed)
-    net = TransformerNet(TIERS[tier])
-    for module in net.modules():
-        if isinstance(module, torch.nn.InstanceNorm2d):
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.3, 0.3)
-    net.deconv3.conv2d.weight.data *= 30
-    net.deconv3.conv2d.bias.data += 128
-    return net.eval()
 
 
 @pytest.fixture(autouse=True)

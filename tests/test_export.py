@@ -12,33 +12,26 @@ import onnxruntime as ort
 import pytest
 import torch
 import torch.nn.functional as F
+from model_factories import random_net
 
 from stylecam.cli.export import main as export_cli
+from stylecam.errors import UsageError
 from stylecam.export import metadata, onnx_export
 from stylecam.export.onnx_export import (
-    ExportOptions, adain_reference, check_johnson, export_adain, export_johnson, parse_size, write_onnx,
+    ExportOptions,
+    adain_reference,
+    check_johnson,
+    export_adain,
+    export_johnson,
+    parse_size,
+    write_onnx,
 )
-from stylecam.errors import UsageError
 from stylecam.nets.adain import AdaINDecoder, AdaINModel
 from stylecam.nets.checkpoints import save_model
 from stylecam.nets.transformer import TIERS, TransformerNet
 from stylecam.nets.vgg import load_vgg
 
 SIZES = [(64, 96), (90, 118)]  # (height, width); the second is not divisible by 4
-
-
-def random_net(tier: str, seed: int = 0) -> TransformerNet:
-    """A random-init network whose instance norms have non-trivial affine parameters and whose output spans
-    a wide range (so that differences are measured on realistic magnitudes)."""
-    torch.manual_seed(seed)
-    net = TransformerNet(TIERS[tier])
-    for module in net.modules():
-        if isinstance(module, torch.nn.InstanceNorm2d):
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.3, 0.3)
-    net.deconv3.conv2d.weight.data *= 30
-    net.deconv3.conv2d.bias.data += 128
-    return net.eval()
 
 
 def save_with_card(path: Path, model: torch.nn.Module, card: dict) -> Path:

@@ -157,11 +157,12 @@ def _export_modules() -> tuple[type, type]:
             self.resize_back = resize_back
 
         def forward(self, image: torch.Tensor) -> torch.Tensor:
+            # TransformerNet.forward's size check would be frozen at the trace size: compose its parts here.
             height, width = image.shape[-2:]
-            y = self.net(image.to(self.dtype)).float()
+            y = self.net.body(image.to(self.dtype)).float()
             if self.resize_back:
                 y = F.interpolate(y, size=(height, width), mode="bilinear", align_corners=False)
-            return y
+            return y + image if self.net.config.residual_output else y
 
     class AdaINExport(nn.Module):
         """Encoder, AdaIN with strength ``alpha`` (statistics in float32), decoder, resize to the content size."""
@@ -340,7 +341,9 @@ def export_johnson(net: TransformerNet, options: ExportOptions = ExportOptions()
     johnson_export, _ = _export_modules()
     dynamic = options.is_dynamic
     width, height = (options.size or TRACE_SIZE) if not dynamic else TRACE_SIZE
-    module = johnson_export(net, options.fp16, resize_back=dynamic).eval()
+    # A static size divisible by 4 needs no resize; dynamic graphs and other static sizes end with one.
+    resize_back = dynamic or height % 4 != 0 or width % 4 != 0
+    module = johnson_export(net, options.fp16, resize_back=resize_back).eval()
     example = torch.rand(1, 3, height, width) * 255
     axes = {"input": {2: "height", 3: "width"}} if dynamic else {}
     proto, exporter = _export(module, (example,), ["input"], axes, options)

@@ -123,9 +123,8 @@ class TransformerNet(nn.Module):
             assert isinstance(output_conv, nn.Conv2d)
             nn.init.constant_(output_conv.bias, 127.5)  # start at mid-grey: the output need not climb from 0
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Stylize RGB images in 0..255 (N×3×H×W); the output is unclamped, nominally 0..255."""
-        h, w = x.shape[-2:]
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        """Everything up to the output convolution; for sides not divisible by 4 the result is a few px off."""
         y = self.relu(self.in1(self.conv1(x)))
         y = self.relu(self.in2(self.conv2(y)))
         y = self.relu(self.in3(self.conv3(y)))
@@ -133,9 +132,13 @@ class TransformerNet(nn.Module):
             y = getattr(self, f"res{i}")(y)
         y = self.relu(self.in4(self.deconv1(y)))
         y = self.relu(self.in5(self.deconv2(y)))
-        y = self.deconv3(y)
-        if y.shape[-2:] != (h, w):  # sizes that are not multiples of 4 come back a few pixels off
-            y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
+        return self.deconv3(y)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Stylize RGB images in 0..255 (N×3×H×W); the output is unclamped, nominally 0..255."""
+        y = self.body(x)
+        if y.shape[-2:] != x.shape[-2:]:
+            y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return y + x if self.config.residual_output else y
 
 
