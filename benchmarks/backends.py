@@ -24,20 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import cpu_name
 
 from stylecam.export.onnx_export import ExportOptions, export_johnson, parse_size
 from stylecam.nets.transformer import TIERS, TransformerNet
 from stylecam.realtime.backends.onnx_backend import default_threads, session_options
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def make_variants(net: TransformerNet, width: int, height: int, errors: dict[str, str],

@@ -1,0 +1,249 @@
+"""The styles a live session can switch between, and the backends that run them.
+
+- Johnson (``--style NAME|PATH …``): one trained network per style, each opened with
+  :func:`~stylecam.realtime.backends.select.open_backend` the first time it is shown (in the background: the
+  feed keeps the old style until the new one is ready) and kept open for switching back.
+- AdaIN (``--style-image IMG …`` with a decoder): one backend, its style image swapped with ``set_style``.
+
+A backend that fails — to load on the backend asked for, or on a frame — is replaced by PyTorch with a notice
+saying so (:func:`open_with_fallback`, :class:`GuardedBackend`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stylecam.errors import ModelError, StylecamError, UsageError
+from stylecam.log import notice
+from stylecam.realtime.backends.base import Backend
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class StyleEntry:
+    """One switchable style: a Johnson model (zoo name or file) or an AdaIN style image."""
+
+    label: str
+    model: str | None = None
+    image: Path | None = None
+
+
+def johnson_styles(names: Sequence[str]) -> tuple[list[StyleEntry], int]:
+    """Styles for ``--style``: several names → exactly those; one → it and every other Johnson model of the
+    zoo (sorted), starting at it. Returns (entries, start index); ModelError for unknown names."""
+    from stylecam import zoo
+
+    entries: list[StyleEntry] = []
+    for name in names:
+        zoo.resolve_model(name)  # unknown names fail now, listing what there is
+        entries.append(StyleEntry(Path(name).stem if Path(name).suffix else name, model=name))
+    if len(entries) > 1:
+        return entries, 0
+    chosen = entries[0]
+    zoo_entries = [StyleEntry(e.name, model=e.name) for e in zoo.list_models() if e.kind == "johnson"]
+    if chosen.model in {e.model for e in zoo_entries}:
+        return zoo_entries, [e.model for e in zoo_entries].index(chosen.model)
+    return [chosen, *zoo_entries], 0
+
+
+def adain_styles(images: Sequence[str]) -> tuple[list[StyleEntry], int]:
+    """Styles for ``--style-image``: several → those; one → every image in its folder, starting at it."""
+    from stylecam.errors import InputError
+
+    paths = [Path(p).expanduser() for p in images]
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"style image not found: {path}")
+    if len(paths) > 1:
+        return [StyleEntry(p.stem, image=p) for p in paths], 0
+    folder = sorted(p for p in paths[0].parent.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if paths[0] not in folder:
+        folder.insert(0, paths[0])
+    return [StyleEntry(p.stem, image=p) for p in folder], folder.index(paths[0])
+
+
+def default_decoder() -> str:
+    """The zoo's first AdaIN decoder; ModelError when there is none."""
+    from stylecam import zoo
+
+    decoders = [e.name for e in zoo.list_models() if e.kind == "adain_decoder"]
+    if not decoders:
+        raise ModelError("--style-image needs an AdaIN decoder: pass --decoder NAME|PATH, or train one with "
+                         "'styletrain adain'")
+    return decoders[0]
+
+
+def _reason(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0] or type(exc).__name__
+    return text if isinstance(exc, StylecamError) else f"{type(exc).__name__}: {text}"
+
+
+def open_with_fallback(model: str, backend: str, device: str, **options: Any) -> Backend:
+    """``open_backend``, and PyTorch with a notice when the backend asked for (or every auto candidate) fails."""
+    from stylecam.realtime.backends.select import open_backend
+
+    try:
+        return open_backend(model, backend, device, **options)
+    except UsageError:
+        raise
+    except Exception as exc:  # any backend failure means: try torch
+        if backend == "torch" or Path(model).suffix.lower() in (".onnx", ".engine", ".plan", ".trt"):
+            raise
+        notice(f"the {backend} backend cannot run {Path(model).stem} ({_reason(exc)[:200]}); falling back to torch")
+        return open_backend(model, "torch", device, **options)
+
+
+class GuardedBackend:
+    """A backend that, if it fails on a frame, is replaced once by ``fallback()`` (PyTorch) with a notice."""
+
+    def __init__(self, backend: Backend, label: str, fallback: Callable[[], Backend] | None) -> None:
+        self.backend = backend
+        self.label = label
+        self.fallback = fallback
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
+
+    @property
+    def detail(self) -> str:
+        return str(getattr(self.backend, "detail", ""))
+
+    @property
+    def alpha(self) -> float:
+        return float(getattr(self.backend, "alpha", 1.0))
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self.backend.alpha = value  # type: ignore[attr-defined]
+
+    def set_style(self, image: Any) -> None:
+        self.backend.set_style(image)  # type: ignore[attr-defined]
+
+    def run(self, frame: np.ndarray) -> np.ndarray:
+        try:
+            return self.backend.run(frame)
+        except (UsageError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # runtimes raise anything; re-raised when there is no fallback
+            if self.fallback is None:
+                raise
+            from stylecam.realtime.backends.select import describe
+
+            notice(f"{describe(self.backend)} failed on {self.label} ({_reason(exc)[:200]}); falling back to torch")
+            fallback, self.fallback = self.fallback, None
+            alpha = getattr(self.backend, "alpha", None)
+            self.backend = fallback()
+            if alpha is not None:
+                self.backend.alpha = alpha  # type: ignore[attr-defined]
+            return self.backend.run(frame)
+
+
+class StyleBank:
+    """The current style's backend, switching in the background.
+
+    ``opener(entry)`` returns a ready backend for a Johnson entry. For AdaIN, ``adain`` is the one backend and
+    entries are switched with its ``set_style``. ``status`` is a short message for the overlay while a style
+    loads or after it failed; ``on_switch`` is called (from the loading thread) once a new style is live.
+    """
+
+    def __init__(self, entries: list[StyleEntry], start: int, opener: Callable[[StyleEntry], Backend] | None = None,
+                 adain: Backend | None = None) -> None:
+        if not entries:
+            raise UsageError("no styles to show")
+        if (opener is None) == (adain is None):
+            raise ValueError("give either an opener (Johnson) or an AdaIN backend")
+        self.entries = entries
+        self.opener = opener
+        self.adain = adain
+        self.index = start % len(entries)
+        self.status = ""
+        self.on_switch: Callable[[int], None] | None = None
+        self._opened: dict[int, Backend] = {}
+        self._lock = threading.Lock()
+        self._pending: int | None = None
+        self._loader: threading.Thread | None = None
+        self.backend = self._load(self.index)  # the first style loads now: its errors stop the session
+
+    @property
+    def kind(self) -> str:
+        return "adain" if self.adain is not None else "johnson"
+
+    @property
+    def current(self) -> StyleEntry:
+        return self.entries[self.index]
+
+    def _load(self, index: int) -> Backend:
+        entry = self.entries[index]
+        if self.adain is not None:
+            assert entry.image is not None
+            self.adain.set_style(entry.image)  # type: ignore[attr-defined]
+            return self.adain
+        if index not in self._opened:
+            assert self.opener is not None
+            self._opened[index] = self.opener(entry)
+        return self._opened[index]
+
+    def select(self, index: int) -> None:
+        """Switch to style ``index`` (wrapping around); loads in the background if it is not open yet."""
+        index %= len(self.entries)
+        with self._lock:
+            if index == self.index and self._pending is None:
+                return
+            self._pending = index
+            if self._loader is not None and self._loader.is_alive():
+                return  # the running loader picks up the newest request when it finishes
+            self._loader = threading.Thread(target=self._load_pending, name="stylecam-style-loader", daemon=True)
+            self._loader.start()
+
+    def step(self, delta: int) -> None:
+        """Next (``+1``) or previous (``-1``) style, counting from the one being loaded if any."""
+        with self._lock:
+            base = self._pending if self._pending is not None else self.index
+        self.select(base + delta)
+
+    def _load_pending(self) -> None:
+        while True:
+            with self._lock:
+                index, self._pending = self._pending, None
+                if index is None:
+                    return
+            entry = self.entries[index]
+            self.status = f"loading {entry.label}..."
+            try:
+                backend = self._load(index)
+            except Exception as exc:  # noqa: BLE001 - any failure: say so, keep showing the current style
+                self.status = f"{entry.label}: cannot load ({_reason(exc)[:80]})"
+                notice(f"cannot switch to {entry.label}: {_reason(exc)[:200]}")
+                continue
+            with self._lock:
+                self.backend, self.index = backend, index
+            self.status = ""
+            if self.on_switch is not None:
+                self.on_switch(index)
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Block until a background load has finished (tests, shutdown)."""
+        loader = self._loader
+        if loader is not None:
+            loader.join(timeout)
+
+    def run(self, frame: np.ndarray, strength: float) -> tuple[np.ndarray, int]:
+        """Stylize a frame with the current style; returns it and the style index used. AdaIN takes the
+        strength as its alpha; Johnson networks are mixed with the frame afterwards by the caller."""
+        with self._lock:
+            backend, index = self.backend, self.index
+        if self.adain is not None:
+            backend.alpha = strength  # type: ignore[attr-defined]
+        return backend.run(frame), index
