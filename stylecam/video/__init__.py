@@ -1,0 +1,1 @@
+"""Offline video: PyAV reading and writing with sound, optical flow, temporal consistency, key frames."""
