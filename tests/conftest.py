@@ -36,3 +36,9 @@ def _notices_on() -> Iterator[None]:
     set_quiet(False)
     yield
     set_quiet(False)
+
+
+@pytest.fixture(autouse=True)
+def _stylecam_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX exports and engines made by tests go to a per-session cache, never the user's ~/.cache."""
+    monkeypatch.setenv("STYLECAM_CACHE", str(tmp_path_factory.getbasetemp() / "stylecam-cache"))

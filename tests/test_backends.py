@@ -24,12 +24,6 @@ from stylecam.realtime.backends import select
 from stylecam.realtime.backends.select import BACKEND_CHOICES, open_backend
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Exports of .pth files go to a per-session cache, never ~/.cache."""
-    monkeypatch.setenv("STYLECAM_CACHE", str(tmp_path_factory.getbasetemp() / "stylecam-cache"))
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("backend_models")

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from model_factories import random_net
+from video_clips import write_clip
 
 from stylecam.cli.live import build_parser, build_session, validate
 from stylecam.errors import ModelError
@@ -36,12 +37,6 @@ def _one_torch_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """ONNX exports of the test models go to a per-session cache, never ~/.cache."""
-    monkeypatch.setenv("STYLECAM_CACHE", str(tmp_path_factory.getbasetemp() / "stylecam-cache"))
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("live_models")
@@ -56,16 +51,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated 2-second video of the test pattern (it loops in the tests)."""
-    path = tmp_path_factory.mktemp("live_clips") / "pattern.mp4"
     pattern = sources.TestPatternSource((192, 108), 30)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 192, 108, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        for i in range(60):
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(pattern.frame(i), format="rgb24")))
-        container.mux(stream.encode(None))
-    return path
+    return write_clip(tmp_path_factory.mktemp("live_clips") / "pattern.mp4",
+                      [pattern.frame(i) for i in range(60)], fps=30)
 
 
 def session_for(*argv: str | Path, window_factory=None):

@@ -19,6 +19,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 import pytest
+from video_clips import write_clip
 
 from stylecam.errors import InputError, OutputError, UsageError
 from stylecam.realtime import keys, sources
@@ -203,18 +204,8 @@ def test_test_pattern_moves_and_is_paced():
 
 @pytest.fixture(scope="module")
 def short_clip(tmp_path_factory) -> Path:
-    import av
-
-    path = tmp_path_factory.mktemp("clips") / "pattern.mp4"
     pattern = sources.TestPatternSource((160, 96), 30)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
-        for i in range(20):
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(pattern.frame(i), format="rgb24")))
-        container.mux(stream.encode(None))
-    return path
+    return write_clip(tmp_path_factory.mktemp("clips") / "pattern.mp4", [pattern.frame(i) for i in range(20)], fps=30)
 
 
 def test_video_file_source_loops(short_clip):
