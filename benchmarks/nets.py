@@ -1,6 +1,8 @@
 """GFLOP and milliseconds per frame of each TransformerNet tier (eager PyTorch, CPU by default).
 
-    python benchmarks/nets.py [--size 640x360] [--repeats 20] [--device cpu] [--out benchmarks/results/nets.json]
+    python benchmarks/nets.py [--size 640x360] [--repeats 20] [--device cpu] [--fp16] [--out benchmarks/results/nets.json]
+
+``--fp16`` runs under float16 autocast (CUDA), as the live torch backend does there.
 
 Tiers are timed interleaved, round by round, so that machine noise hits them alike; the median is reported.
 """
@@ -19,10 +21,10 @@ import torch
 from stylecam.nets.transformer import TIERS, TransformerNet, count_flops
 
 
-def time_forward(net: TransformerNet, frame: torch.Tensor) -> float:
+def time_forward(net: TransformerNet, frame: torch.Tensor, fp16: bool = False) -> float:
     """Seconds for one forward pass (synchronised on CUDA)."""
     start = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast(frame.device.type, torch.float16, enabled=fp16):
         net(frame)
     if frame.is_cuda:
         torch.cuda.synchronize()
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--size", default="640x360", help="frame WxH (default 640x360)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--fp16", action="store_true", help="float16 autocast")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "nets.json")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -42,11 +45,11 @@ def main() -> None:
     nets = {name: TransformerNet(config).to(device).eval() for name, config in TIERS.items()}
     for net in nets.values():  # warm-up
         for _ in range(3):
-            time_forward(net, frame)
+            time_forward(net, frame, args.fp16)
     samples: dict[str, list[float]] = {name: [] for name in nets}
     for _ in range(args.repeats):
         for name, net in nets.items():
-            samples[name].append(time_forward(net, frame))
+            samples[name].append(time_forward(net, frame, args.fp16))
     rows = []
     for name, config in TIERS.items():
         ms = 1000 * statistics.median(samples[name])
@@ -57,7 +60,8 @@ def main() -> None:
             "fps": round(1000 / ms, 1),
         })
     result = {
-        "benchmark": "nets", "size": f"{width}x{height}", "device": str(device), "threads": torch.get_num_threads(),
+        "benchmark": "nets", "size": f"{width}x{height}", "device": str(device), "fp16": args.fp16,
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "threads": torch.get_num_threads(),
         "torch": torch.__version__, "machine": platform.machine(), "repeats": args.repeats, "tiers": rows,
         "ratio_quality_over_fast": round(rows[0]["ms_median"] / rows[1]["ms_median"], 1),
     }

@@ -52,6 +52,8 @@ def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
         if i == 0:
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "1 thread",
                          "args": ["--threads", "1"]})
+            runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "net-scale 0.5",
+                         "args": ["--net-scale", "0.5"]})
             runs.append({"tier": "quality", "backend": "torch", "size": size, "frames": slow,
                          "variant": "reference, glibc malloc untuned", "env": {"STYLECAM_MALLOC": "default"}})
     return runs

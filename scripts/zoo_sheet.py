@@ -1,18 +1,25 @@
 """Contact sheet of one tier of the zoo: every style on the same three held-out photos.
 
-    python scripts/zoo_sheet.py [--tier fast] [--size 384] [--out docs/zoo_fast.jpg]
+    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--size 384] [--out docs/zoo_fast.jpg]
+
+``--tier adain`` shows the AdaIN decoder with each style image of the fast zoo.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import torch
 
 from stylecam.imaging.io import read_image, write_image
 from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.tensors import to_image, to_tensor
-from stylecam.nets.checkpoints import load_transformer
+from stylecam.nets.adain import AdaINModel
+from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
+from stylecam.nets.vgg import load_vgg
 from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import list_models
 
@@ -20,9 +27,33 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 PHOTOS = ("brad_pitt", "golden_gate", "tubingen")
 
 
+def stylizers(tier: str, size: int) -> list[tuple[str, str, Callable[[torch.Tensor], torch.Tensor]]]:
+    """(row label, style image name, stylize function) for every row of the sheet."""
+    entries = list_models()
+    johnson = [e for e in entries if e.kind == "johnson" and e.card.get("style_images")]
+    if tier != "adain":
+        rows = []
+        for entry in (e for e in johnson if e.card.get("tier") == tier):
+            net = load_transformer(entry.path)
+            rows.append((f"{entry.name} ({entry.total_iterations} it)", entry.card["style_images"][0]["name"],
+                         lambda x, net=net: run_transformer(net, x)))
+        return rows
+    decoder = next((e for e in entries if e.kind == "adain_decoder"), None)
+    if decoder is None:
+        return []
+    model = AdaINModel(load_vgg(), load_adain_decoder(decoder.path)).eval()
+    names = sorted({e.card["style_images"][0]["name"] for e in johnson if e.card.get("tier") == "fast"})
+    rows = []
+    for name in names:
+        style = to_tensor(read_image(SHARED / "styles" / name, max_side=size, size_option=None))
+        rows.append((f"adain: {Path(name).stem}", name,
+                     lambda x, s=style: torch.no_grad()(model)(x, [s]).clamp(0, 1)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tier", choices=("fast", "quality"), default="fast")
+    parser.add_argument("--tier", choices=("fast", "quality", "adain"), default="fast")
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -30,17 +61,11 @@ def main() -> None:
     photos = {name: read_image(SHARED / "content" / f"{name}.jpg", max_side=args.size, size_option=None)
               for name in PHOTOS}
     rows = [[(name, image) for name, image in photos.items()]]
-    for entry in list_models():
-        if entry.kind != "johnson" or entry.card.get("tier") != args.tier:
-            continue
-        net = load_transformer(entry.path)
-        style_name = entry.card["style_images"][0]["name"]
+    for label, style_name, stylize in stylizers(args.tier, args.size):
         style = read_image(SHARED / "styles" / style_name, max_side=args.size, size_option=None)
-        row = [(f"{entry.name} ({entry.card.get('iterations')} it)", style)]
-        row += [(name, to_image(run_transformer(net, to_tensor(image)))) for name, image in photos.items()]
-        rows.append(row)
+        rows.append([(label, style)] + [(name, to_image(stylize(to_tensor(image)))) for name, image in photos.items()])
     if len(rows) == 1:
-        sys.exit(f"no {args.tier}-tier models in the zoo yet")
+        sys.exit(f"no {args.tier} models in the zoo yet")
     write_image(out, contact_sheet(rows, height=args.size * 2 // 3))
     print(f"wrote {out}", file=sys.stderr)
 

@@ -31,6 +31,21 @@ class ZooEntry:
         """``johnson`` or ``adain_decoder``, as the card says (``johnson`` when unknown)."""
         return str(self.card.get("kind", "johnson"))
 
+    @property
+    def total_iterations(self) -> int | None:
+        """Training steps, those of the models it was fine-tuned from (``initialised_from``) included."""
+        return total_iterations(self.card)
+
+
+def total_iterations(card: dict[str, Any]) -> int | None:
+    """A card's steps plus those of the card it was fine-tuned from, and so on down the chain."""
+    steps = card.get("iterations")
+    origin = (card.get("initialised_from") or {}).get("card")
+    if steps is None or not origin:
+        return steps
+    earlier = total_iterations(origin)
+    return steps if earlier is None else steps + earlier
+
 
 def model_dirs() -> list[Path]:
     """Folders searched for models: ``$STYLECAM_MODELS`` entries (os.pathsep-separated), then trained_models/."""

@@ -7,7 +7,15 @@ import math
 import pytest
 import torch
 
-from stylecam.losses.perceptual import adain_style_loss, content_loss, gram_matrix, mean_std, style_loss, tv_loss
+from stylecam.losses.perceptual import (
+    adain_style_loss,
+    content_loss,
+    gram_matrix,
+    mean_std,
+    split_tiles,
+    style_loss,
+    tv_loss,
+)
 from stylecam.losses.temporal import occlusion_mask, temporal_loss, warp
 from stylecam.nets.adain import adain, masked_adain
 
@@ -25,6 +33,28 @@ def test_gram_matrix_normalised_by_chw() -> None:
     # a·a = 5, a·b = 11, b·b = 25, divided by C·H·W = 2·1·2 = 4.
     expected = t([5 / 4, 11 / 4, 11 / 4, 25 / 4], 1, 2, 2)
     torch.testing.assert_close(gram_matrix(features), expected)
+
+
+def test_split_tiles_cuts_a_grid_in_row_major_order_and_drops_the_remainder() -> None:
+    features = torch.arange(2 * 3 * 9 * 10, dtype=torch.float32).reshape(2, 3, 9, 10)
+    tiles = split_tiles(features, 2)
+    assert tiles.shape == (8, 3, 4, 5)
+    # sample 1, tile (row 1, column 0) is the 5th tile of that sample
+    torch.testing.assert_close(tiles[4 + 2], features[1, :, 4:8, 0:5])
+    assert split_tiles(features, 1) is features
+
+
+def test_tiled_style_loss_tells_a_blob_from_a_texture_that_the_plain_gram_cannot() -> None:
+    torch.manual_seed(0)
+    texture = torch.randn(1, 8, 32, 32)
+    target = {"x": gram_matrix(texture)}
+    # all the texture's energy squeezed into one quadrant: the same Gram matrix on average, but a blob
+    blob = torch.zeros_like(texture)
+    blob[..., :16, :16] = 2 * texture[..., :16, :16]
+    plain = style_loss({"x": blob}, target)
+    tiled = style_loss({"x": blob}, target, tiles=2)
+    assert plain < 0.03 * tiled
+    assert style_loss({"x": texture}, target, tiles=2) < 0.05 * tiled
 
 
 def test_gram_matrix_batch_and_2d_layout() -> None:

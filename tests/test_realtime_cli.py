@@ -75,12 +75,23 @@ def test_headless_run_writes_stats_and_says_the_backend(model, env, tmp_path):
     assert "40 frames in" in result.stderr.splitlines()[-1]
 
 
+def test_net_scale_runs_the_network_on_a_smaller_frame(model, env, tmp_path):
+    stats = tmp_path / "stats.json"
+    result = stylecam("--source", "test:160x96", "--style", model, "--net-scale", "0.5", "--no-window",
+                      "--max-frames", "10", "--stats-json", stats, env=env)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(stats.read_text())
+    assert summary["net_scale"] == 0.5 and summary["processing_size"] == [160, 96] and summary["frames"] == 10
+
+
 def test_usage_errors_and_missing_display(model, env):
     line = one_line_error(stylecam("--source", "test", "--style", model, env=env), 2)
     assert "no display" in line and "--no-window" in line
     assert "--strength must be between 0 and 1" in one_line_error(
         stylecam("--style", model, "--strength", "1.5", "--no-window", "--max-frames", "1", env=env), 2)
     assert "--no-window shows nothing" in one_line_error(stylecam("--style", model, "--no-window", env=env), 2)
+    assert "--net-scale must be between 0.25 and 1" in one_line_error(
+        stylecam("--style", model, "--net-scale", "2", "--no-window", "--max-frames", "1", env=env), 2)
     assert "WIDTHxHEIGHT" in one_line_error(
         stylecam("--size", "big", "--style", model, "--no-window", "--max-frames", "1", env=env), 2)
     assert "unsupported output extension" in one_line_error(

@@ -23,7 +23,7 @@ from video_clips import write_clip
 
 from stylecam.errors import InputError, OutputError, UsageError
 from stylecam.realtime import keys, sources
-from stylecam.realtime.effects import keep_colors, mix
+from stylecam.realtime.effects import add_change, keep_colors, mix, shrink
 from stylecam.realtime.loop import LatestSlot
 from stylecam.realtime.mjpeg import BOUNDARY, MjpegServer, parse_address
 from stylecam.realtime.overlay import draw_overlay
@@ -128,6 +128,19 @@ def test_strength_mix_and_colour_preservation():
     assert kept[..., 0].mean() > kept[..., 1].mean() + 40  # the content's red came back
     luma = cv2.cvtColor(kept, cv2.COLOR_RGB2GRAY).astype(int)
     assert np.abs(luma - 100).max() <= 3  # with the stylized frame's brightness
+
+
+def test_net_scale_keeps_the_photos_edges_and_adds_only_the_networks_change():
+    frame = np.zeros((90, 160, 3), np.uint8)
+    frame[::2, :, :] = 200  # one-pixel stripes: gone in any half-size copy
+    small = shrink(frame, 0.5)
+    assert small.shape == (44, 80, 3)  # 45 → 44: multiples of 4, the networks' stride
+    assert np.array_equal(add_change(frame, small, small), frame)  # a network that changes nothing
+    brighter = np.clip(small.astype(int) + 30, 0, 255).astype(np.uint8)
+    out = add_change(frame, small, brighter)
+    assert np.abs(out.astype(int) - np.clip(frame.astype(int) + 30, 0, 255)).max() <= 1  # stripes intact
+    naive = cv2.resize(brighter, (160, 90), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(naive.astype(int) - out.astype(int)).mean() > 50  # what plain upscaling would have lost
 
 
 def test_default_processing_size():

@@ -32,6 +32,7 @@ from stylecam.cli.train import main
 from stylecam.errors import InputError
 from stylecam.nets.checkpoints import load_adain_decoder, load_transformer, read_model_file
 from stylecam.nets.transformer import TIERS
+from stylecam.zoo import total_iterations
 from stylecam.training import data as tdata
 from stylecam.training import tasks as ttasks
 from stylecam.training.loop import CHECKPOINT_NAME
@@ -272,6 +273,47 @@ def test_sigint_saves_a_checkpoint_and_the_run_resumes(data_dir: Path, tmp_path:
     resumed = _checkpoint(run)
     assert resumed["step"] == step + 2 and resumed["history"][:step] == state["history"]
     assert json.loads(out.with_suffix(".json").read_text())["iterations"] == step + 2
+
+
+def test_time_limit_ends_the_run_early_and_writes_the_model(data_dir: Path, tmp_path: Path) -> None:
+    out, run = tmp_path / "timed.pth", tmp_path / "run"
+    rc, err = _train(*_johnson_args(data_dir, out, run, 1000, "--max-minutes", 0, "--sample-every", 1000))
+    assert rc == 0, err
+    assert load_transformer(out).config == TIERS["fast"]
+    assert json.loads(out.with_suffix(".json").read_text())["iterations"] == 1
+    assert _checkpoint(run)["step"] == 1
+
+
+def test_init_fine_tunes_a_trained_network_and_records_where_it_started(johnson_run: dict[str, Any],
+                                                                        data_dir: Path, tmp_path: Path) -> None:
+    start = johnson_run["output"]
+    out = tmp_path / "tuned.pth"
+    rc, err = _train(*_johnson_args(data_dir, out, tmp_path / "run", 1, "--init", start, "--lr", 1e-12))
+    assert rc == 0, err
+    # one step at a negligible learning rate: the weights are the starting network's, not a fresh init
+    for key, value in load_transformer(out).state_dict().items():
+        torch.testing.assert_close(value, load_transformer(start).state_dict()[key], rtol=1e-5, atol=1e-6)
+    card = json.loads(out.with_suffix(".json").read_text())
+    origin = card["initialised_from"]
+    assert origin["model"] == start.name and origin["sha256"] == hashlib.sha256(start.read_bytes()).hexdigest()
+    assert origin["card"] == json.loads(start.with_suffix(".json").read_text())
+    assert card["settings"]["style_tiles"] == 4
+    assert stylecam.zoo.total_iterations(card) == 1 + JOHNSON_STEPS  # this run's step plus the starting model's
+
+
+@pytest.mark.parametrize("problem", ["missing", "wrong tier"])
+def test_bad_init_model_fails_with_one_line(johnson_run: dict[str, Any], data_dir: Path, tmp_path: Path,
+                                            problem: str) -> None:
+    init = tmp_path / "absent.pth" if problem == "missing" else johnson_run["output"]
+    args = _johnson_args(data_dir, tmp_path / "m.pth", tmp_path / "run", 2, "--init", init)
+    if problem == "wrong tier":
+        args[args.index("--tier") + 1] = "quality"
+    proc = _styletrain(tmp_path, *args)
+    assert proc.returncode != 0
+    lines = _error_lines(proc.stderr)
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert ("absent.pth" in lines[0]) if problem == "missing" else ("not a quality-tier network" in lines[0])
+    assert not (tmp_path / "m.pth").exists()
 
 
 # --------------------------------------------------------------------------------------------- NaN guard

@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", metavar="WxH|N",
                      help="processing size: WxH exactly, or N for the long side (default: long side 640); "
                           "outputs keep the source's size")
+    run.add_argument("--net-scale", type=float, default=1.0, metavar="S",
+                     help="run the network on the frame shrunk by S (0.25..1) and add the change it makes back at "
+                          "full size: coarser brush strokes, the photo's edges kept, about 1/S² of the network's "
+                          "cost (default 1)")
     run.add_argument("--backend", choices=BACKENDS, default="auto",
                      help="auto (default): the fastest that works here, said in one line; a backend that fails "
                           "falls back to torch with a notice")
@@ -116,6 +120,8 @@ def validate(args: argparse.Namespace, check_display: bool = True) -> None:
         raise UsageError("--decoder is for AdaIN: add --style-image IMG")
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError("--strength must be between 0 and 1")
+    if not 0.25 <= args.net_scale <= 1.0:
+        raise UsageError("--net-scale must be between 0.25 and 1")
     if args.fps is not None and not 0 < args.fps <= 240:
         raise UsageError("--fps must be above 0 and at most 240")
     if args.retries < 0 or args.warmup < 0:
@@ -269,7 +275,8 @@ def build_session(args: argparse.Namespace, window_factory: Any = "tk") -> Any:
 
                 window_factory = TkWindow
         options = SessionOptions(
-            processing_size=processing, strength=args.strength, preserve_color=args.preserve_color,
+            processing_size=processing, strength=args.strength, net_scale=args.net_scale,
+            preserve_color=args.preserve_color,
             smoothing=args.smooth, overlay=not args.no_overlay, max_frames=args.max_frames, warmup=args.warmup,
             snapshot_dir=Path(args.snapshot_dir), record=Path(args.record) if args.record else None,
             title=f"stylecam - {source.label}", terminal_keys=args.no_window,

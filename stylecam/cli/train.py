@@ -29,6 +29,8 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--iterations", type=positive_int, help="optimisation steps (default 40000)")
     length.add_argument("--epochs", type=float, help="passes over the data instead of --iterations")
+    parser.add_argument("--max-minutes", type=float, metavar="MIN",
+                        help="stop after this many minutes of this run and write the model (the card says how far it got)")
     parser.add_argument("--lr", type=float, help="Adam learning rate")
     parser.add_argument("--lr-decay-every", type=int, default=0, metavar="N", help="multiply the lr by --lr-decay every N steps")
     parser.add_argument("--lr-decay", type=float, default=0.5)
@@ -55,11 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     johnson.add_argument("--tier", choices=("fast", "quality"), default="fast", help="architecture (default fast)")
     johnson.add_argument("--style-size", type=positive_int, default=512, help="style image long side (default 512)")
     johnson.add_argument("--content-weight", type=float, default=1.0)
-    johnson.add_argument("--style-weight", type=float, help="default 10")
+    johnson.add_argument("--style-weight", type=float, help="default 2 (with the default --style-tiles 4)")
     johnson.add_argument("--tv-weight", type=float, help="default 1e4")
     johnson.add_argument("--temporal-weight", type=float, default=0.0,
                          help="stability under small warps, for flicker-free live video (default 0 = off)")
     johnson.add_argument("--content-layers", nargs="+", metavar="LAYER")
+    johnson.add_argument("--style-tiles", type=positive_int, default=4, metavar="N",
+                         help="match the style in every cell of an N×N grid of the crop, not only on average, "
+                              "which keeps the style from collapsing into a few blobs (default 4; 1 = Johnson's)")
+    johnson.add_argument("--init", metavar="MODEL.pth", help="start from this trained network (fine-tuning)")
     _shared_options(johnson)
     adain = sub.add_parser("adain", help="an AdaIN decoder for arbitrary styles",
                            description="Train an AdaIN decoder (Huang & Belongie 2017).")
@@ -95,7 +101,7 @@ def _readable(files: Sequence[Path], count: int, max_side: int) -> list[Any]:
 
 
 def _settings_dict(args: argparse.Namespace) -> dict[str, Any]:
-    skip = {"quiet", "resume", "command", "run_dir", "output"}
+    skip = {"quiet", "resume", "command", "run_dir", "output", "max_minutes"}
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in skip}
 
 
@@ -123,6 +129,7 @@ def train_main(args: argparse.Namespace) -> int:
     vgg = load_vgg(args.vgg_weights)
     style_images: list[Path] = []
     effective: dict[str, Any] = {}  # defaulted options, recorded in the card as the values actually used
+    started_from = card.provenance(args.init) if getattr(args, "init", None) else None
     if args.command == "johnson":
         from stylecam.nets.transformer import TIERS, TransformerNet
 
@@ -131,10 +138,17 @@ def train_main(args: argparse.Namespace) -> int:
         defaults = tasks.JohnsonWeights()
         weights = tasks.JohnsonWeights(
             args.content_weight, args.style_weight if args.style_weight is not None else defaults.style,
-            args.tv_weight if args.tv_weight is not None else defaults.tv, args.temporal_weight,
+            args.tv_weight if args.tv_weight is not None else defaults.tv, args.temporal_weight, args.style_tiles,
         )
         effective = {"style_weight": weights.style, "tv_weight": weights.tv}
         model: torch.nn.Module = TransformerNet(TIERS[args.tier])
+        if args.init:
+            from stylecam.nets.checkpoints import load_transformer
+
+            start = load_transformer(args.init)
+            if start.config != TIERS[args.tier]:
+                raise UsageError(f"--init {args.init} is not a {args.tier}-tier network (pass its --tier)")
+            model.load_state_dict(start.state_dict())
         task: Any = tasks.JohnsonTask(model, vgg, style, weights, args.content_layers, args.style_layers,
                                       val, run_dir, args.seed)
         lr = args.lr or 1e-3
@@ -151,7 +165,7 @@ def train_main(args: argparse.Namespace) -> int:
     settings = loop.LoopSettings(
         iterations=iterations, lr=lr, lr_decay_every=args.lr_decay_every, lr_decay=args.lr_decay,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, run_dir=run_dir,
-        resume=args.resume, device=device,
+        resume=args.resume, device=device, max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
         bf16=args.precision == "bf16" or (args.precision == "auto" and loop.bf16_supported(device)),
     )
     precision = "bf16" if settings.bf16 else "fp32"
@@ -170,6 +184,8 @@ def train_main(args: argparse.Namespace) -> int:
         if args.command == "johnson":
             info["tier"] = args.tier
             info["config"] = TIERS[args.tier].to_dict()
+        if started_from is not None:
+            info["initialised_from"] = started_from
         notice(f"wrote {output} and {card.write_card(output, info)}")
     return 0
 
@@ -185,7 +201,7 @@ def list_main() -> int:
     for entry in entries:
         c = entry.card
         losses = ", ".join(f"{k} {v:.3g}" for k, v in c.get("final_losses", {}).items())
-        print(f"{entry.name:<20} {entry.kind:<14} {c.get('tier', '-'):<8} {c.get('iterations', '?'):>7} it  "
+        print(f"{entry.name:<20} {entry.kind:<14} {c.get('tier', '-'):<8} {entry.total_iterations or '?':>7} it  "
               f"{losses}  {entry.path}")
     return 0
 

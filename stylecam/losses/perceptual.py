@@ -15,6 +15,16 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
+def split_tiles(features: torch.Tensor, tiles: int) -> torch.Tensor:
+    """N×C×H×W features cut into a ``tiles``×``tiles`` grid: (N·tiles²)×C×(H//tiles)×(W//tiles); 1 = unchanged."""
+    if tiles == 1:
+        return features
+    n, c, h, w = features.shape
+    th, tw = h // tiles, w // tiles
+    grid = features[..., : th * tiles, : tw * tiles].reshape(n, c, tiles, th, tiles, tw)
+    return grid.permute(0, 2, 4, 1, 3, 5).reshape(n * tiles * tiles, c, th, tw)
+
+
 def content_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """Mean squared feature difference, summed over the target layers."""
     return sum((F.mse_loss(features[name], target) for name, target in targets.items()), torch.tensor(0.0))
@@ -24,14 +34,18 @@ def style_loss(
     features: Mapping[str, torch.Tensor],
     target_grams: Mapping[str, torch.Tensor],
     layer_weights: Mapping[str, float] | None = None,
+    tiles: int = 1,
 ) -> torch.Tensor:
     """Squared Frobenius distance between Gram matrices (mean over entries), weighted and summed over layers.
 
-    ``target_grams`` may have batch size 1 and broadcast over the batch of ``features``.
+    ``target_grams`` may have batch size 1 and broadcast over the batch of ``features``. With ``tiles`` > 1
+    every tile of a tiles×tiles grid must match the target on its own, so the style cannot be paid for by a
+    few saturated blobs while the rest of the image stays untouched (the Gram matrix is quadratic in the
+    activations, so concentrating them is otherwise the cheapest way to match it).
     """
     total = torch.tensor(0.0)
     for name, target in target_grams.items():
-        gram = gram_matrix(features[name])
+        gram = gram_matrix(split_tiles(features[name], tiles))
         weight = 1.0 if layer_weights is None else layer_weights[name]
         total = total + weight * F.mse_loss(gram, target.expand_as(gram))
     return total

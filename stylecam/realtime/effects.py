@@ -2,7 +2,9 @@
 
 - strength: the stylized frame mixed with the input frame (Johnson networks; AdaIN mixes features instead);
 - colour preservation: the stylized frame's luminance with the input's chrominance (YCrCb), the live
-  counterpart of ``stylize --preserve-color luminance``.
+  counterpart of ``stylize --preserve-color luminance``;
+- reduced-resolution stylization (``--net-scale``): the network runs on a shrunken frame and only the change it
+  makes is enlarged and added to the full-size frame, so the photo's own edges stay sharp.
 """
 
 from __future__ import annotations
@@ -26,3 +28,18 @@ def keep_colors(styled: np.ndarray, content: np.ndarray) -> np.ndarray:
     luma = cv2.cvtColor(styled, cv2.COLOR_RGB2GRAY)  # the same Y as in YCrCb (BT.601)
     ycrcb[..., 0] = luma
     return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2RGB)
+
+
+def shrink(frame: np.ndarray, scale: float) -> np.ndarray:
+    """``frame`` shrunk by ``scale`` (area interpolation), sides rounded to multiples of 4 (the networks' stride)."""
+    height, width = frame.shape[:2]
+    size = (max(16, round(width * scale / 4) * 4), max(16, round(height * scale / 4) * 4))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def add_change(frame: np.ndarray, small: np.ndarray, styled_small: np.ndarray) -> np.ndarray:
+    """``frame`` plus the change the network made to ``small`` (styled_small − small), enlarged bilinearly."""
+    change = styled_small.astype(np.float32) - small.astype(np.float32)
+    height, width = frame.shape[:2]
+    change = cv2.resize(change, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(frame.astype(np.float32) + change, 0, 255).astype(np.uint8)

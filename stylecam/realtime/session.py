@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from stylecam.log import notice
-from stylecam.realtime.effects import keep_colors, mix
+from stylecam.realtime.effects import add_change, keep_colors, mix, shrink
 from stylecam.realtime.keys import HELP, KeyHandler
 from stylecam.realtime.loop import LiveLoop, Output
 from stylecam.realtime.mjpeg import MjpegServer
@@ -47,6 +47,7 @@ class SessionOptions:
 
     processing_size: tuple[int, int]
     strength: float = 1.0
+    net_scale: float = 1.0  # < 1: the network sees the frame shrunk by this (see effects.add_change)
     preserve_color: bool = False
     smoothing: bool = False
     overlay: bool = True
@@ -124,7 +125,12 @@ class LiveSession:
 
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, int]:
         """Style network, colour preservation, strength, smoothing — for one frame at the processing size."""
-        styled, index = self.styles.run(frame, self.strength)
+        if self.options.net_scale < 1.0:
+            small = shrink(frame, self.options.net_scale)
+            styled_small, index = self.styles.run(small, self.strength)
+            styled = add_change(frame, small, styled_small)
+        else:
+            styled, index = self.styles.run(frame, self.strength)
         if index != self._last_style:
             self.smoother.reset()
             self._last_style = index
@@ -323,6 +329,7 @@ class LiveSession:
             "source": self.source.label,
             "source_size": list(self.source.size),
             "processing_size": list(self.options.processing_size),
+            "net_scale": self.options.net_scale,
             "smoothing": self.smoothing,
             "preserve_color": self.preserve_color,
             "strength": self.strength,

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from stylecam.errors import InputError
 from stylecam.files import file_sha256
 
 
@@ -44,6 +45,16 @@ def build_card(kind: str, settings: dict[str, Any], steps: int, final_losses: di
         "commit": git_commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def provenance(model_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a fine-tuning run started from: the model file's name and hash, and its own card if it has one."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise InputError(f"model not found: {path}")
+    card_path = path.with_suffix(".json")
+    previous = json.loads(card_path.read_text()) if card_path.is_file() else None
+    return {"model": path.name, "sha256": file_sha256(path), "card": previous}
 
 
 def write_card(model_path: str | os.PathLike[str], card: dict[str, Any]) -> Path:

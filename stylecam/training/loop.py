@@ -68,6 +68,7 @@ class LoopSettings:
     resume: bool = False
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     bf16: bool = False
+    max_seconds: float | None = None  # stop early (and finish normally) after this much time in this run
 
 
 @dataclass
@@ -153,6 +154,18 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
+def _out_of_time(settings: LoopSettings, started: float, dist: Distributed, device: torch.device) -> bool:
+    """Whether this run has used its ``max_seconds``; under torchrun all ranks agree (rank 0's clock decides)."""
+    if settings.max_seconds is None:
+        return False
+    flag = torch.tensor(float(time.monotonic() - started >= settings.max_seconds), device=device)
+    if dist.world > 1:
+        import torch.distributed as torch_dist
+
+        torch_dist.broadcast(flag, src=0)
+    return bool(flag.item())
+
+
 def _mean_recent(history: list[dict[str, float]], last: int = 50) -> dict[str, float]:
     recent = history[-last:]
     keys = recent[0].keys() if recent else []
@@ -164,7 +177,8 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
     """Run ``settings.iterations`` optimisation steps of ``task`` on ``batches(start_step)``.
 
     ``batches`` is a callable taking the first step and returning an iterator, so that a resumed run starts
-    where the checkpoint stopped. Raises :class:`TrainingInterrupted` after saving on SIGINT/SIGTERM and
+    where the checkpoint stopped. With ``settings.max_seconds`` the run ends early, as if finished, when that
+    time is up. Raises :class:`TrainingInterrupted` after saving on SIGINT/SIGTERM and
     :class:`TrainingDiverged` (keeping the last good checkpoint) when a loss stops being finite.
     """
     settings.run_dir.mkdir(parents=True, exist_ok=True)
@@ -219,7 +233,10 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
                     log.write(json.dumps(history[-1]) + "\n")
             if dist.is_main and step % settings.sample_every == 0:
                 task.samples(step)
-            finishing = step == settings.iterations or stop.signal is not None
+            timed_out = _out_of_time(settings, started, dist, settings.device)
+            if timed_out:
+                notice(f"time limit reached at step {step} of {settings.iterations}")
+            finishing = step == settings.iterations or stop.signal is not None or timed_out
             if step % settings.checkpoint_every == 0 or finishing:
                 # A finite loss can still come with non-finite gradients: never save such weights as "good".
                 if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
@@ -230,4 +247,6 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
                 saved = step
             if stop.signal is not None and step < settings.iterations:
                 raise TrainingInterrupted(f"stopped at step {step}; resume with --resume (checkpoint {checkpoint})")
+            if timed_out:
+                break
     return TrainResult(step, _mean_recent(history), earlier_seconds + time.monotonic() - started, history)

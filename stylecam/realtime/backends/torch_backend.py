@@ -10,7 +10,7 @@ from stylecam.realtime.backends.base import frame_to_nchw, nchw_to_frame
 
 
 class TorchBackend:
-    """Runs a :class:`TransformerNet` with PyTorch under ``inference_mode``."""
+    """Runs a :class:`TransformerNet` with PyTorch under ``inference_mode`` (float16 autocast on CUDA)."""
 
     name = "torch"
 
@@ -23,7 +23,7 @@ class TorchBackend:
     def run(self, frame: np.ndarray) -> np.ndarray:
         """Stylize one RGB uint8 frame."""
         height, width = frame.shape[:2]
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=self._device.type == "cuda"):
             x = torch.from_numpy(frame_to_nchw(frame)).to(self._device)
             y = self._forward(x)
         return nchw_to_frame(y.float().cpu().numpy(), height, width)
