@@ -73,6 +73,11 @@ def list_models() -> list[ZooEntry]:
     return sorted(found.values(), key=lambda entry: entry.name)
 
 
+def first_decoder() -> str | None:
+    """The name of the zoo's first AdaIN decoder (the default wherever a decoder is needed), or None."""
+    return next((entry.name for entry in list_models() if entry.kind == "adain_decoder"), None)
+
+
 def resolve_model(name_or_path: str, kind: str = "johnson") -> Path:
     """A model file from an existing path or a zoo name of the given kind; unknown names list the choices."""
     path = Path(name_or_path).expanduser()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -158,6 +159,20 @@ def test_adain_interpolation_and_alpha(photo: Path, style_image: Path, shared_di
     assert np.abs(a - c).mean() > 1  # alpha changes the result
 
 
+def test_adain_without_decoder_takes_the_zoos_first(photo: Path, style_image: Path, decoder_file: Path,
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(decoder_file, models / "aaa_decoder.pth")  # sorts before the shipped adain_decoder
+    (models / "aaa_decoder.json").write_text('{"kind": "adain_decoder"}')
+    monkeypatch.setenv("STYLECAM_MODELS", str(models))
+    implicit, explicit = tmp_path / "implicit.png", tmp_path / "explicit.png"
+    common = [str(photo), "-s", str(style_image), "--size", "64", "-q"]
+    assert main([*common, "--method", "adain", "-o", str(implicit)]) == 0
+    assert main([*common, "--decoder", str(decoder_file), "-o", str(explicit)]) == 0
+    assert np.array_equal(np.asarray(Image.open(implicit)), np.asarray(Image.open(explicit)))
+
+
 def test_folder_of_inputs_to_output_folder(shared_dir: Path, johnson_file: Path, tmp_path: Path) -> None:
     outdir = tmp_path / "styled"
     content = shared_dir / "images" / "content"
@@ -223,4 +238,3 @@ def test_output_equal_to_input_is_refused(photo: Path, johnson_file: Path, tmp_p
 
 def test_usage_errors(photo: Path) -> None:
     assert_one_line_error(run_cli(photo), 2, "--model")
-    assert_one_line_error(run_cli(photo, "--method", "adain", "-s", photo), 2, "--decoder")

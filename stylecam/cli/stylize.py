@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="style image(s) for gatys and adain")
     parser.add_argument("--style-weights", nargs="+", type=float, metavar="W",
                         help="blend weights, one per style image (default: equal)")
-    parser.add_argument("--decoder", metavar="NAME|PATH", help="trained AdaIN decoder: zoo name or file")
+    parser.add_argument("--decoder", metavar="NAME|PATH",
+                        help="trained AdaIN decoder: zoo name or file (default for --method adain: the zoo's first)")
     parser.add_argument("--alpha", type=float, default=1.0, help="AdaIN style strength 0..1 (default 1)")
     parser.add_argument("--size", type=int, metavar="N",
                         help="long side to process at, 0 = original size "
@@ -87,7 +88,12 @@ def choose_method(args: argparse.Namespace) -> str:
     if method in ("gatys", "adain") and not args.style_image:
         raise UsageError(f"--method {method} needs --style-image IMG")
     if method == "adain" and not args.decoder:
-        raise UsageError("--method adain needs --decoder NAME|PATH (train one with 'styletrain adain')")
+        from stylecam import zoo
+
+        args.decoder = zoo.first_decoder()
+        if args.decoder is None:
+            raise UsageError("--method adain needs an AdaIN decoder: --decoder NAME|PATH, or train one with "
+                             "'styletrain adain'")
     if args.style_weights and len(args.style_weights) != len(args.style_image):
         raise UsageError(f"{len(args.style_weights)} --style-weights for {len(args.style_image)} style images")
     if not 0.0 <= args.alpha <= 1.0:

@@ -129,13 +129,6 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError("--size must be ≥ 0 (0 = original size)")
 
 
-def _default_decoder() -> str | None:
-    from stylecam import zoo
-
-    decoders = [entry for entry in zoo.list_models() if entry.kind == "adain_decoder"]
-    return str(decoders[0].path) if decoders else None
-
-
 def _style_tensor(path: str, device: torch.device) -> torch.Tensor:
     from stylecam.imaging.io import read_image
     from stylecam.imaging.tensors import to_tensor
@@ -151,7 +144,9 @@ def build_stylizer(args: argparse.Namespace) -> Stylizer | None:
     if args.style:
         backend = open_backend(args.style, args.backend, args.device)
     else:
-        decoder = args.decoder or _default_decoder()
+        from stylecam import zoo
+
+        decoder = args.decoder or zoo.first_decoder()
         if decoder is None:
             if args.temporal == "ruder":
                 return None  # optimisation alone, started from the frames themselves

@@ -73,11 +73,11 @@ def default_decoder() -> str:
     """The zoo's first AdaIN decoder; ModelError when there is none."""
     from stylecam import zoo
 
-    decoders = [e.name for e in zoo.list_models() if e.kind == "adain_decoder"]
-    if not decoders:
+    decoder = zoo.first_decoder()
+    if decoder is None:
         raise ModelError("--style-image needs an AdaIN decoder: pass --decoder NAME|PATH, or train one with "
                          "'styletrain adain'")
-    return decoders[0]
+    return decoder
 
 
 def _reason(exc: BaseException) -> str:
