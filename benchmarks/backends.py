@@ -14,7 +14,6 @@ them alike; medians are reported, with ratios to torch eager (default threads) f
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -24,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from machine import cpu_name
+from machine import cpu_name, write_result
 
-from stylecam.export.onnx_export import ExportOptions, export_johnson, parse_size
+from stylecam.export.onnx_export import ExportOptions, export_johnson
+from stylecam.imaging.sizes import parse_size
 from stylecam.nets.transformer import TIERS, TransformerNet
 from stylecam.realtime.backends.onnx_backend import default_threads, session_options
 
@@ -129,8 +129,7 @@ def main() -> None:
                   "OpenMP threads suffers most from the contention (compare its 1-thread rows); ratios from the "
                   "same run are the comparison."),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     print("\n| tier | size | backend | ms | fps | vs eager |\n| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print(f"| {row['tier']} | {row['size']} | {row['backend']} | {row['ms_median']} | {row['fps']} | "

@@ -10,13 +10,13 @@ Tiers are timed interleaved, round by round, so that machine noise hits them ali
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from machine import write_result
 
 from stylecam.nets.transformer import TIERS, TransformerNet, count_flops
 
@@ -65,8 +65,7 @@ def main() -> None:
         "torch": torch.__version__, "machine": platform.machine(), "repeats": args.repeats, "tiers": rows,
         "ratio_quality_over_fast": round(rows[0]["ms_median"] / rows[1]["ms_median"], 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     print(f"{'tier':<8} {'GFLOP':>7} {'params':>9} {'ms':>8} {'fps':>6}")
     for row in rows:
         print(f"{row['tier']:<8} {row['gflop']:>7} {row['params']:>9} {row['ms_median']:>8} {row['fps']:>6}")

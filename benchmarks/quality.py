@@ -13,12 +13,12 @@ measured with their own style image; the AdaIN decoder with each style image of 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
+from machine import write_result
 
 from stylecam.imaging.io import read_image
 from stylecam.imaging.tensors import to_tensor
@@ -102,8 +102,7 @@ def main() -> None:
     result = {"benchmark": "quality", "size": args.size, "photos": sorted(photos),
               "content_layers": judge.content_layers, "style_layers": judge.style_layers, "tiles": TILES,
               "models": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     print(f"{'model':<18} {'tier':<8} {'iters':>6} {'content':>9} {'style':>9} {'ratio':>6} {'tiled ratio':>11}")
     for r in rows:
         print(f"{r['model']:<18} {r['tier'] or '-':<8} {r['iterations'] or '-':>6} {r['content_loss']:>9.3g} "

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import torch
-from machine import cpu_name
+from machine import cpu_name, write_result
 
 from stylecam.nets.checkpoints import save_model
 from stylecam.nets.transformer import TIERS, TransformerNet
@@ -136,8 +136,7 @@ def main() -> None:
         "machine": platform.machine(), "torch": torch.__version__, "wall_s": round(time.monotonic() - started),
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     print(table(rows))
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from machine import cpu_name
+from machine import cpu_name, write_result
 
 from stylecam import zoo
 from stylecam.imaging.io import read_image, write_image
@@ -220,8 +220,7 @@ def main() -> None:
         "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
         "cpu": cpu_name(), "cores": len(os.sched_getaffinity(0)), "load_average": os.getloadavg()[0],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     write_strips(args.strip, frames, outputs, scorer)
     print(f"{'mode':<6} {'frames':>6} {'warp err':>10} {'relative':>9} {'style':>10} {'content':>10} {'s/frame':>8}")
     for row in rows:

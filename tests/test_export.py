@@ -23,9 +23,9 @@ from stylecam.export.onnx_export import (
     check_johnson,
     export_adain,
     export_johnson,
-    parse_size,
     write_onnx,
 )
+from stylecam.imaging.sizes import parse_size
 from stylecam.nets.adain import AdaINDecoder, AdaINModel
 from stylecam.nets.checkpoints import save_model
 from stylecam.nets.transformer import TIERS, TransformerNet

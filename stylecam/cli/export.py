@@ -115,7 +115,8 @@ def export_main(argv: Sequence[str] | None = None) -> int:
 
     set_quiet(args.quiet)
     from stylecam.export import onnx_export
-    from stylecam.export.onnx_export import ExportOptions, parse_size
+    from stylecam.export.onnx_export import ExportOptions
+    from stylecam.imaging.sizes import parse_size
 
     size = parse_size(args.size) if args.size else None
     options = ExportOptions(opset=args.opset, size=size, dynamic=True if args.dynamic else None, fp16=args.fp16,

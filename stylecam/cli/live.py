@@ -100,14 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_processing_size(text: str | None) -> tuple[int, int] | int | None:
     """``WxH`` → (W, H); ``N`` → N (long side); None → None."""
-    from stylecam.realtime.sources import parse_size
+    from stylecam.imaging.sizes import MAX_SIDE, MIN_SIDE, parse_size
 
     if text is None:
         return None
     if text.strip().isdigit():
         side = int(text)
-        if not 16 <= side <= 8192:
-            raise UsageError(f"--size {text}: must be between 16 and 8192")
+        if not MIN_SIDE <= side <= MAX_SIDE:
+            raise UsageError(f"--size {text}: must be between {MIN_SIDE} and {MAX_SIDE}")
         return side
     return parse_size(text, "--size")
 
@@ -145,7 +145,7 @@ def validate(args: argparse.Namespace, check_display: bool = True) -> None:
 
         parse_address(args.serve)
     if args.camera_size:
-        from stylecam.realtime.sources import parse_size
+        from stylecam.imaging.sizes import parse_size
 
         parse_size(args.camera_size, "--camera-size")
     parse_processing_size(args.size)
@@ -231,13 +231,14 @@ def build_session(args: argparse.Namespace, window_factory: Any = "tk") -> Any:
     (``window_factory``: "tk" for the Tk window unless --no-window, or a factory of your own)."""
     import contextlib
 
+    from stylecam.imaging.sizes import parse_size
     from stylecam.log import notice
     from stylecam.realtime.session import (
         LiveSession,
         SessionOptions,
         default_processing_size,
     )
-    from stylecam.realtime.sources import open_source, parse_size, parse_source
+    from stylecam.realtime.sources import open_source, parse_source
 
     stop = threading.Event()
     camera_size = parse_size(args.camera_size, "--camera-size") if args.camera_size else None

@@ -38,6 +38,7 @@ import numpy as np
 from stylecam.errors import ModelError, OutputError, StylecamError, UsageError
 from stylecam.export import metadata
 from stylecam.files import file_sha256
+from stylecam.imaging.sizes import MAX_SIDE, MIN_SIDE, check_side_range
 from stylecam.log import notice
 
 if TYPE_CHECKING:
@@ -52,8 +53,6 @@ MIN_OPSET = 13
 MAX_OPSET = 20
 DYNAMO_MIN_OPSET = 18
 EXPORTERS = ("auto", "dynamo", "torchscript")
-MIN_SIDE = 16
-MAX_SIDE = 8192
 # Dynamic graphs are traced at this (width, height): divisible by 4, so the network's resize branch is not taken.
 TRACE_SIZE = (96, 64)
 # Default tolerances for --check: largest absolute difference from PyTorch, in 0..255 output levels.
@@ -97,24 +96,6 @@ class ExportOptions:
                              "use --exporter torchscript for older opsets")
         if self.size is not None:
             check_side_range(self.size, "--size")
-
-
-def parse_size(text: str, option: str = "--size") -> tuple[int, int]:
-    """``WxH`` → (width, height), each between 16 and 8192; UsageError otherwise."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        width, height = (int(p) for p in parts)
-    except ValueError:
-        raise UsageError(f"{option} must look like 640x360 (width x height), got '{text}'") from None
-    size = (width, height)
-    check_side_range(size, option)
-    return size
-
-
-def check_side_range(size: tuple[int, int], option: str) -> None:
-    """UsageError unless both sides are within MIN_SIDE..MAX_SIDE."""
-    if not all(MIN_SIDE <= side <= MAX_SIDE for side in size):
-        raise UsageError(f"{option} sides must be between {MIN_SIDE} and {MAX_SIDE} px, got {size[0]}x{size[1]}")
 
 
 # ---------------------------------------------------------------------------------------------------- wrappers
@@ -472,9 +453,9 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _session(proto: onnx.ModelProto | str | os.PathLike[str]) -> Any:
-    from stylecam.realtime.backends.onnx_backend import session_options
-
     import onnxruntime as ort
+
+    from stylecam.realtime.backends.onnx_backend import session_options
 
     model = str(proto) if isinstance(proto, (str, os.PathLike)) else proto.SerializeToString()
     try:

@@ -14,10 +14,8 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from stylecam.errors import InputError, OutputError
+from stylecam.imaging.sizes import MIN_SIDE
 from stylecam.log import notice
-
-MIN_SIDE = 16
-"""Smallest accepted width or height in pixels."""
 
 MAX_PIXELS = 400_000_000
 """Largest accepted image (decompression-bomb guard); a 12000×9000 photo is 108 MP."""

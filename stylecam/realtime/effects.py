@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from stylecam.imaging.sizes import scaled_size
+
 
 def mix(styled: np.ndarray, content: np.ndarray, strength: float) -> np.ndarray:
     """strength · styled + (1 − strength) · content for RGB uint8 frames of the same size."""
@@ -31,10 +33,9 @@ def keep_colors(styled: np.ndarray, content: np.ndarray) -> np.ndarray:
 
 
 def shrink(frame: np.ndarray, scale: float) -> np.ndarray:
-    """``frame`` shrunk by ``scale`` (area interpolation), sides rounded to multiples of 4 (the networks' stride)."""
+    """``frame`` shrunk by ``scale`` (area interpolation), sides rounded to the networks' stride."""
     height, width = frame.shape[:2]
-    size = (max(16, round(width * scale / 4) * 4), max(16, round(height * scale / 4) * 4))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(frame, scaled_size((width, height), scale), interpolation=cv2.INTER_AREA)
 
 
 def add_change(frame: np.ndarray, small: np.ndarray, styled_small: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from stylecam.imaging.sizes import scaled_size
 from stylecam.log import notice
 from stylecam.realtime.effects import add_change, keep_colors, mix, shrink
 from stylecam.realtime.keys import HELP, KeyHandler
@@ -62,9 +63,7 @@ class SessionOptions:
 def default_processing_size(source_size: tuple[int, int], long_side: int = 640) -> tuple[int, int]:
     """The source size scaled so its long side is at most ``long_side``, sides multiples of 4 (the networks'
     stride) — e.g. 1280×720 → 640×360, 640×480 → 640×480."""
-    width, height = source_size
-    scale = min(1.0, long_side / max(width, height))
-    return max(16, round(width * scale / 4) * 4), max(16, round(height * scale / 4) * 4)
+    return scaled_size(source_size, min(1.0, long_side / max(source_size)))
 
 
 def timestamp() -> str:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from stylecam.errors import InputError, StylecamError, UsageError
+from stylecam.imaging.sizes import parse_size
 from stylecam.log import notice
 
 EXIT_IO = 74
@@ -441,18 +442,6 @@ class SourceSpec:
 
     kind: str
     value: Any = None
-
-
-def parse_size(text: str, option: str = "--size") -> tuple[int, int]:
-    """``WxH`` → (W, H), both at least 16."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        width, height = (int(p) for p in parts)
-    except ValueError:
-        raise UsageError(f"{option} takes WIDTHxHEIGHT, e.g. 640x360, not '{text}'") from None
-    if width < 16 or height < 16 or width > 8192 or height > 8192:
-        raise UsageError(f"{option} {text}: each side must be between 16 and 8192 pixels")
-    return width, height
 
 
 def parse_source(text: str | None) -> SourceSpec:

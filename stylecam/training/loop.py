@@ -154,15 +154,17 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
-def _out_of_time(settings: LoopSettings, started: float, dist: Distributed, device: torch.device) -> bool:
+def _out_of_time(settings: LoopSettings, started: float, dist: Distributed) -> bool:
     """Whether this run has used its ``max_seconds``; under torchrun all ranks agree (rank 0's clock decides)."""
     if settings.max_seconds is None:
         return False
-    flag = torch.tensor(float(time.monotonic() - started >= settings.max_seconds), device=device)
-    if dist.world > 1:
-        import torch.distributed as torch_dist
+    expired = time.monotonic() - started >= settings.max_seconds
+    if dist.world == 1:
+        return expired
+    import torch.distributed as torch_dist
 
-        torch_dist.broadcast(flag, src=0)
+    flag = torch.tensor(float(expired), device=settings.device)
+    torch_dist.broadcast(flag, src=0)
     return bool(flag.item())
 
 
@@ -233,7 +235,7 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
                     log.write(json.dumps(history[-1]) + "\n")
             if dist.is_main and step % settings.sample_every == 0:
                 task.samples(step)
-            timed_out = _out_of_time(settings, started, dist, settings.device)
+            timed_out = _out_of_time(settings, started, dist)
             if timed_out:
                 notice(f"time limit reached at step {step} of {settings.iterations}")
             finishing = step == settings.iterations or stop.signal is not None or timed_out
