@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     johnson.add_argument("--style-tiles", type=positive_int, default=4, metavar="N",
                          help="match the style in every cell of an N×N grid of the crop, not only on average, "
                               "which keeps the style from collapsing into a few blobs (default 4; 1 = Johnson's)")
-    johnson.add_argument("--init", metavar="MODEL.pth", help="start from this trained network (fine-tuning)")
+    johnson.add_argument("--init", metavar="MODEL.pth",
+                         help="start from this trained network (fine-tuning); a full-resolution network of the "
+                              "tier's widths is folded into its pixel blocks first")
     _shared_options(johnson)
     adain = sub.add_parser("adain", help="an AdaIN decoder for arbitrary styles",
                            description="Train an AdaIN decoder (Huang & Belongie 2017).")
@@ -75,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="the trained models and their cards")
     add_common_options(listing)
     return parser
+
+
+def fit_to_tier(start: Any, tier: str, name: str) -> Any:
+    """``start`` (a TransformerNet) as a starting point for ``tier``: as is, or folded into the tier's pixel blocks
+    when it has the tier's widths at full resolution (see ``fold_into_blocks``); UsageError otherwise."""
+    from dataclasses import replace
+
+    from stylecam.nets.transformer import TIERS, fold_into_blocks
+
+    target = TIERS[tier]
+    if start.config == target:
+        return start
+    if start.config.space_to_depth == 1 and replace(start.config, space_to_depth=target.space_to_depth) == target:
+        return fold_into_blocks(start, target.space_to_depth)
+    raise UsageError(f"--init {name} does not have the {tier} tier's architecture (pass its --tier)")
 
 
 def _iterations(args: argparse.Namespace, n_photos: int, world: int) -> int:
@@ -145,9 +162,7 @@ def train_main(args: argparse.Namespace) -> int:
         if args.init:
             from stylecam.nets.checkpoints import load_transformer
 
-            start = load_transformer(args.init)
-            if start.config != TIERS[args.tier]:
-                raise UsageError(f"--init {args.init} is not a {args.tier}-tier network (pass its --tier)")
+            start = fit_to_tier(load_transformer(args.init), args.tier, args.init)
             model.load_state_dict(start.state_dict())
         task: Any = tasks.JohnsonTask(model, vgg, style, weights, args.content_layers, args.style_layers,
                                       val, run_dir, args.seed)

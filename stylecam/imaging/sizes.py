@@ -6,7 +6,7 @@ from stylecam.errors import UsageError
 
 MIN_SIDE = 16
 MAX_SIDE = 8192
-NET_STRIDE = 4  # the Johnson networks downsample by 4: sides that are multiples of it need no resize back
+NET_STRIDE = 8  # the fast tier downsamples by 8 (2×2 blocks, two stride-2 convs): multiples of it need no resize back
 
 
 def check_side_range(size: tuple[int, int], option: str) -> None:

@@ -3,7 +3,11 @@
 The module and parameter names match pytorch/examples' ``fast_neural_style`` (``conv1.conv2d``, ``in1``,
 ``res1.conv1.conv2d`` …) so its checkpoints load unchanged. Changes from the paper, all configurable: instance
 norm (Ulyanov et al.), reflection padding, upsample-then-convolve decoding (no checkerboard artefacts), a width
-multiplier, the residual-block count, depthwise-separable convolutions and the kernel size of the end layers.
+multiplier, the residual-block count, depthwise-separable convolutions, the kernel size of the end layers, and
+``space_to_depth``: the network folds each F×F block of pixels into channels on the way in and unfolds its output
+the same way (Shi et al. 2016's sub-pixel layout), so every layer runs at 1/F of the resolution while the network
+still sees and writes every pixel. The fast tier uses F = 2: 3.2× cheaper than the same widths at full resolution
+(benchmarks/nets.py).
 
 Convention (pytorch/examples'): input and output are RGB in 0..255. With ``residual_output`` (stylecam's own
 tiers) the network predicts a change added to its input, so an untrained network already returns the photo and
@@ -13,7 +17,7 @@ a CPU. pytorch/examples checkpoints use the plain output.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -29,6 +33,7 @@ class TransformerConfig:
     depthwise: bool = False
     end_kernel: int = 9
     residual_output: bool = False
+    space_to_depth: int = 1
 
     @property
     def channels(self) -> tuple[int, int, int]:
@@ -43,8 +48,9 @@ class TransformerConfig:
 TIERS: dict[str, TransformerConfig] = {
     # Johnson et al.'s widths (32/64/128, five residual blocks, 9×9 end layers): the quality tier.
     "quality": TransformerConfig(residual_output=True),
-    # Small enough for real time on two CPU cores; see benchmarks/nets.py for its measured cost.
-    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, residual_output=True),
+    # Real time on two CPU cores (benchmarks/realtime.py): 16/32/64 depthwise on 2×2 pixel blocks.
+    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, residual_output=True,
+                              space_to_depth=2),
 }
 
 
@@ -96,7 +102,7 @@ class ResidualBlock(nn.Module):
 class TransformerNet(nn.Module):
     """Image transformation network: 3 down convs, residual blocks, 2 upsample convs, an output conv.
 
-    The end layers act on 3 channels, so they stay standard convolutions in every tier.
+    The end layers act on 3·F² channels (F = ``space_to_depth``), so they stay standard convolutions in every tier.
     """
 
     def __init__(self, config: TransformerConfig | None = None) -> None:
@@ -104,7 +110,8 @@ class TransformerNet(nn.Module):
         self.config = config or TransformerConfig()
         c1, c2, c3 = self.config.channels
         k, dw = self.config.end_kernel, self.config.depthwise
-        self.conv1 = ConvLayer(3, c1, k)
+        pixels = 3 * self.config.space_to_depth ** 2
+        self.conv1 = ConvLayer(pixels, c1, k)
         self.in1 = nn.InstanceNorm2d(c1, affine=True)
         self.conv2 = ConvLayer(c1, c2, 3, 2, dw)
         self.in2 = nn.InstanceNorm2d(c2, affine=True)
@@ -116,7 +123,7 @@ class TransformerNet(nn.Module):
         self.in4 = nn.InstanceNorm2d(c2, affine=True)
         self.deconv2 = UpsampleConvLayer(c2, c1, 3, 2, dw)
         self.in5 = nn.InstanceNorm2d(c1, affine=True)
-        self.deconv3 = ConvLayer(c1, 3, k)
+        self.deconv3 = ConvLayer(c1, pixels, k)
         self.relu = nn.ReLU()
         if not self.config.residual_output:
             output_conv = self.deconv3.conv2d
@@ -124,7 +131,22 @@ class TransformerNet(nn.Module):
             nn.init.constant_(output_conv.bias, 127.5)  # start at mid-grey: the output need not climb from 0
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
-        """Everything up to the output convolution; for sides not divisible by 4 the result is a few px off."""
+        """Everything but the residual sum; for sides not divisible by the stride the result is a few px off."""
+        f = self.config.space_to_depth
+        if f == 1:
+            return self.layers(x)
+        height, width = x.shape[-2:]
+        pad_h, pad_w = -height % f, -width % f
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        folded = F.pixel_unshuffle(x, f)
+        y = self.layers(folded)
+        if y.shape[-2:] != folded.shape[-2:]:
+            y = F.interpolate(y, size=folded.shape[-2:], mode="bilinear", align_corners=False)
+        return F.pixel_shuffle(y, f)[..., :height, :width]
+
+    def layers(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolutional layers, input to output convolution."""
         y = self.relu(self.in1(self.conv1(x)))
         y = self.relu(self.in2(self.conv2(y)))
         y = self.relu(self.in3(self.conv3(y)))
@@ -175,3 +197,23 @@ def count_flops(config: TransformerConfig, height: int, width: int) -> int:
     for handle in handles:
         handle.remove()
     return total
+
+
+def fold_into_blocks(net: TransformerNet, factor: int) -> TransformerNet:
+    """``net`` rebuilt with ``space_to_depth=factor``, doing what ``net`` does on the frame shrunk by ``factor``.
+
+    The first convolution sees the mean of each block and the output convolution writes its result to every pixel
+    of the block, the other layers are copied: the result equals ``net`` run on the block-averaged frame with its
+    change enlarged (nearest neighbour). A starting point for training the folded architecture from a trained
+    network of the same widths (``styletrain johnson --init``), which then only has to refine the stroke scale.
+    """
+    if net.config.space_to_depth != 1:
+        raise ValueError("the network is already folded")
+    folded = TransformerNet(replace(net.config, space_to_depth=factor))
+    state = net.state_dict()
+    blocks = factor * factor
+    state["conv1.conv2d.weight"] = state["conv1.conv2d.weight"].repeat_interleave(blocks, dim=1) / blocks
+    state["deconv3.conv2d.weight"] = state["deconv3.conv2d.weight"].repeat_interleave(blocks, dim=0)
+    state["deconv3.conv2d.bias"] = state["deconv3.conv2d.bias"].repeat_interleave(blocks)
+    folded.load_state_dict(state)
+    return folded
