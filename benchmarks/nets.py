@@ -18,7 +18,9 @@ from pathlib import Path
 import torch
 from machine import write_result
 
-from stylecam.nets.transformer import TIERS, TransformerNet, count_flops
+from realtime import benchmarked_configs
+
+from stylecam.nets.transformer import TransformerNet, count_flops
 
 
 def time_forward(net: TransformerNet, frame: torch.Tensor, fp16: bool = False) -> float:
@@ -42,7 +44,8 @@ def main() -> None:
     width, height = (int(v) for v in args.size.lower().split("x"))
     device = torch.device(args.device)
     frame = torch.rand(1, 3, height, width, device=device) * 255
-    nets = {name: TransformerNet(config).to(device).eval() for name, config in TIERS.items()}
+    configs = benchmarked_configs()
+    nets = {name: TransformerNet(config).to(device).eval() for name, config in configs.items()}
     for net in nets.values():  # warm-up
         for _ in range(3):
             time_forward(net, frame, args.fp16)
@@ -51,7 +54,7 @@ def main() -> None:
         for name, net in nets.items():
             samples[name].append(time_forward(net, frame, args.fp16))
     rows = []
-    for name, config in TIERS.items():
+    for name, config in configs.items():
         ms = 1000 * statistics.median(samples[name])
         rows.append({
             "tier": name, "config": config.to_dict(), "gflop": round(count_flops(config, height, width) / 1e9, 2),

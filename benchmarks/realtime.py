@@ -23,17 +23,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from machine import cpu_name, write_result
 
 from stylecam.nets.checkpoints import save_model
-from stylecam.nets.transformer import TIERS, TransformerNet
+from stylecam.nets.transformer import TIERS, TransformerConfig, TransformerNet
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "video" / "ntu.mp4"
+FULL_RESOLUTION = "fast, full resolution"
 CODE = "import sys; from stylecam.cli.live import main; sys.exit(main())"
+
+
+def benchmarked_configs() -> dict[str, TransformerConfig]:
+    """The tiers, and the fast tier's widths at full resolution (no 2×2 blocks): what the blocks save."""
+    return {**TIERS, FULL_RESOLUTION: replace(TIERS["fast"], space_to_depth=1)}
 
 
 def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
@@ -50,6 +57,7 @@ def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
             {"tier": "quality", "backend": "torch", "size": size, "frames": slow, "variant": "reference"},
         ]
         if i == 0:
+            runs.append({"tier": FULL_RESOLUTION, "backend": "auto", "size": size, "frames": frames, "variant": ""})
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "1 thread",
                          "args": ["--threads", "1"]})
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "net-scale 0.5",
@@ -122,10 +130,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="stylecam-bench-") as tmp:
         folder = Path(tmp)
         models = {}
-        for seed, tier in enumerate(TIERS):
+        for seed, (tier, config) in enumerate(benchmarked_configs().items()):
             torch.manual_seed(seed)
-            models[tier] = folder / f"{tier}.pth"
-            save_model(models[tier], TransformerNet(TIERS[tier]).eval())
+            models[tier] = folder / f"{tier.replace(', ', '-').replace(' ', '_')}.pth"
+            save_model(models[tier], TransformerNet(config).eval())
         rows = []
         for config in configurations(args.sizes, args.frames):
             row = run_one(config, models, args.video, folder / "cache", folder)

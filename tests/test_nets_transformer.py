@@ -1,4 +1,4 @@
-"""TransformerNet tiers: shapes, config recovery from state dicts, FLOP count, depthwise convolutions."""
+"""TransformerNet tiers: shapes, config recovery from state dicts, FLOP count, depthwise convolutions, folding."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from stylecam.nets.transformer import TIERS, TransformerConfig, TransformerNet, count_flops, infer_config
+from stylecam.nets.transformer import (
+    TIERS,
+    TransformerConfig,
+    TransformerNet,
+    count_flops,
+    fold_into_blocks,
+    infer_config,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -82,19 +90,39 @@ def test_count_flops_quality_tier_640x360_by_hand() -> None:
 def test_count_flops_fast_tier_is_much_cheaper_and_counts_groups() -> None:
     config = TIERS["fast"]
     h, w = 64, 96
-    assert count_flops(config, h, w) < count_flops(TIERS["quality"], h, w) / 5
-    # A depthwise 3x3 on c channels costs 9 MACs per output value (not 9*c*c): the whole tier by hand.
+    assert count_flops(config, h, w) < count_flops(TIERS["quality"], h, w) / 20
+    # A depthwise 3x3 on c channels costs 9 MACs per output value (not 9*c*c): the whole tier by hand. It works
+    # on 2x2 pixel blocks, so its stages are at 1/2, 1/4 and 1/8 of the frame and its end layers see 12 channels.
     c1, c2, c3 = config.channels
     k = config.end_kernel
+    assert config.space_to_depth == 2
+    half, quarter, eighth = (h // 2) * (w // 2), (h // 4) * (w // 4), (h // 8) * (w // 8)
     macs = 0
-    macs += k * k * 3 * c1 * h * w  # conv1 (standard)
-    macs += 9 * c1 * (h // 2) * (w // 2) + c1 * c2 * (h // 2) * (w // 2)  # conv2: depthwise s2 + pointwise
-    macs += 9 * c2 * (h // 4) * (w // 4) + c2 * c3 * (h // 4) * (w // 4)  # conv3
-    macs += config.residual_blocks * 2 * (9 * c3 + c3 * c3) * (h // 4) * (w // 4)  # residual convs
-    macs += (9 * c3 + c3 * c2) * (h // 2) * (w // 2)  # deconv1
-    macs += (9 * c2 + c2 * c1) * h * w  # deconv2
-    macs += k * k * c1 * 3 * h * w  # deconv3 (standard)
+    macs += k * k * 12 * c1 * half  # conv1 (standard)
+    macs += 9 * c1 * quarter + c1 * c2 * quarter  # conv2: depthwise s2 + pointwise
+    macs += 9 * c2 * eighth + c2 * c3 * eighth  # conv3
+    macs += config.residual_blocks * 2 * (9 * c3 + c3 * c3) * eighth  # residual convs
+    macs += (9 * c3 + c3 * c2) * quarter  # deconv1
+    macs += (9 * c2 + c2 * c1) * half  # deconv2
+    macs += k * k * c1 * 12 * half  # deconv3 (standard)
     assert count_flops(config, h, w) == 2 * macs
+
+
+def test_folding_a_network_into_blocks_equals_running_it_on_the_shrunk_frame() -> None:
+    full = TransformerNet(dataclasses.replace(TIERS["fast"], space_to_depth=1)).eval()
+    for param in full.parameters():  # away from the untrained near-identity, so a wrong mapping shows
+        param.data += 0.05 * torch.randn_like(param)
+    folded = fold_into_blocks(full, 2).eval()
+    assert folded.config == TIERS["fast"]
+    x = torch.rand(1, 3, 64, 96) * 255
+    with torch.no_grad():
+        shrunk = F.avg_pool2d(x, 2)
+        expected = x + F.interpolate(full(shrunk) - shrunk, scale_factor=2, mode="nearest")
+        got = folded(x)
+        assert (full(x) - x).abs().mean() > 0.1
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="already folded"):
+        fold_into_blocks(folded, 2)
 
 
 def test_depthwise_uses_groups() -> None:

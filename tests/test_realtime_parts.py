@@ -146,8 +146,9 @@ def test_net_scale_keeps_the_photos_edges_and_adds_only_the_networks_change():
 def test_default_processing_size():
     assert default_processing_size((1280, 720)) == (640, 360)
     assert default_processing_size((640, 480)) == (640, 480)
-    assert default_processing_size((320, 180)) == (320, 180)
-    assert default_processing_size((1920, 1080), 320) == (320, 180)
+    assert default_processing_size((320, 184)) == (320, 184)
+    assert default_processing_size((320, 180)) == (320, 176)  # sides are multiples of the fast tier's stride, 8
+    assert default_processing_size((1920, 1080), 320) == (320, 176)
 
 
 def test_smoothing_follows_motion_and_damps_flicker():

@@ -8,6 +8,7 @@ a few dozen steps, so the whole file runs in well under a minute on two CPU core
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import io
@@ -30,8 +31,8 @@ from PIL import Image
 import stylecam.zoo
 from stylecam.cli.train import main
 from stylecam.errors import InputError
-from stylecam.nets.checkpoints import load_adain_decoder, load_transformer, read_model_file
-from stylecam.nets.transformer import TIERS
+from stylecam.nets.checkpoints import load_adain_decoder, load_transformer, read_model_file, save_model
+from stylecam.nets.transformer import TIERS, TransformerNet, fold_into_blocks
 from stylecam.zoo import total_iterations
 from stylecam.training import data as tdata
 from stylecam.training import tasks as ttasks
@@ -301,6 +302,21 @@ def test_init_fine_tunes_a_trained_network_and_records_where_it_started(johnson_
     assert stylecam.zoo.total_iterations(card) == 1 + JOHNSON_STEPS  # this run's step plus the starting model's
 
 
+def test_init_folds_a_full_resolution_network_into_the_fast_tiers_blocks(data_dir: Path, tmp_path: Path) -> None:
+    full = TransformerNet(dataclasses.replace(TIERS["fast"], space_to_depth=1))
+    for param in full.parameters():
+        param.data += 0.05 * torch.randn_like(param)
+    start, out = tmp_path / "full.pth", tmp_path / "folded.pth"
+    save_model(start, full)
+    rc, err = _train(*_johnson_args(data_dir, out, tmp_path / "run", 1, "--init", start, "--lr", 1e-12))
+    assert rc == 0, err
+    trained = load_transformer(out)
+    assert trained.config == TIERS["fast"]
+    for key, value in fold_into_blocks(full, 2).state_dict().items():
+        torch.testing.assert_close(trained.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+    assert json.loads(out.with_suffix(".json").read_text())["initialised_from"]["model"] == "full.pth"
+
+
 @pytest.mark.parametrize("problem", ["missing", "wrong tier"])
 def test_bad_init_model_fails_with_one_line(johnson_run: dict[str, Any], data_dir: Path, tmp_path: Path,
                                             problem: str) -> None:
@@ -312,7 +328,7 @@ def test_bad_init_model_fails_with_one_line(johnson_run: dict[str, Any], data_di
     assert proc.returncode != 0
     lines = _error_lines(proc.stderr)
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert ("absent.pth" in lines[0]) if problem == "missing" else ("not a quality-tier network" in lines[0])
+    assert ("absent.pth" in lines[0]) if problem == "missing" else ("the quality tier's architecture" in lines[0])
     assert not (tmp_path / "m.pth").exists()
 
 

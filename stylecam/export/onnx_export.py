@@ -8,9 +8,9 @@ padding from ``Shape``/``Slice``/``Concat`` chains (259 nodes; ONNX Runtime fold
 exporter needs opset ≥ 18 (the onnx version converter cannot move its ``ReduceMean`` down) and the onnxscript
 package; below opset 18, without onnxscript, or if it fails, ``auto`` uses the TorchScript tracer.
 
-Sizes not divisible by 4. :class:`~stylecam.nets.transformer.TransformerNet` resizes its output back to the input
-size only when they differ, a Python ``if`` that an exporter bakes in for the example size. Dynamic graphs are
-therefore traced at a size divisible by 4 (branch not taken) and end with an unconditional bilinear resize to the
+Sizes not divisible by the stride (4; 8 for the fast tier). :class:`~stylecam.nets.transformer.TransformerNet`
+resizes its output back to the input size only when they differ, a Python ``if`` that an exporter bakes in for the
+example size. Dynamic graphs are therefore traced at a size divisible by 8 (branch not taken) and end with an unconditional bilinear resize to the
 input's own height and width — an exact identity when nothing needs resizing, the network's own interpolation when
 something does. Static graphs are traced at their size, so they take the branch as the network would.
 
@@ -53,7 +53,7 @@ MIN_OPSET = 13
 MAX_OPSET = 20
 DYNAMO_MIN_OPSET = 18
 EXPORTERS = ("auto", "dynamo", "torchscript")
-# Dynamic graphs are traced at this (width, height): divisible by 4, so the network's resize branch is not taken.
+# Dynamic graphs are traced at this (width, height): divisible by 8, so the network's resize branch is not taken.
 TRACE_SIZE = (96, 64)
 # Default tolerances for --check: largest absolute difference from PyTorch, in 0..255 output levels.
 DEFAULT_TOLERANCE = 1.0
@@ -322,8 +322,8 @@ def export_johnson(net: TransformerNet, options: ExportOptions = ExportOptions()
     johnson_export, _ = _export_modules()
     dynamic = options.is_dynamic
     width, height = (options.size or TRACE_SIZE) if not dynamic else TRACE_SIZE
-    # A static size divisible by 4 needs no resize; dynamic graphs and other static sizes end with one.
-    resize_back = dynamic or height % 4 != 0 or width % 4 != 0
+    # A static size divisible by the stride needs no resize; dynamic graphs and other static sizes end with one.
+    resize_back = dynamic or height % net.config.stride != 0 or width % net.config.stride != 0
     module = johnson_export(net, options.fp16, resize_back=resize_back).eval()
     example = torch.rand(1, 3, height, width) * 255
     axes = {"input": {2: "height", 3: "width"}} if dynamic else {}

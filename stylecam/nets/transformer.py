@@ -17,6 +17,7 @@ a CPU. pytorch/examples checkpoints use the plain output.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -39,6 +40,11 @@ class TransformerConfig:
     def channels(self) -> tuple[int, int, int]:
         """Widths of the three encoder stages."""
         return self.base_channels, 2 * self.base_channels, 4 * self.base_channels
+
+    @property
+    def stride(self) -> int:
+        """How much the network downsamples: frame sides that are multiples of it need no resize back."""
+        return 4 * self.space_to_depth
 
     def to_dict(self) -> dict[str, int | bool]:
         """Plain-dict form for model files and cards."""
@@ -99,6 +105,18 @@ class ResidualBlock(nn.Module):
         return self.in2(self.conv2(out)) + x
 
 
+def block_kernel(factor: int) -> torch.Tensor:
+    """One-hot (3·F²)×3×F×F kernel: a stride-F convolution with it is ``pixel_unshuffle`` (same channel order), the
+    transposed convolution is ``pixel_shuffle``. As convolutions they take any size (an odd last row is dropped)
+    and export to ONNX without shape arithmetic."""
+    kernel = torch.zeros(3 * factor * factor, 3, factor, factor)
+    for c in range(3):
+        for i in range(factor):
+            for j in range(factor):
+                kernel[(c * factor + i) * factor + j, c, i, j] = 1.0
+    return kernel
+
+
 class TransformerNet(nn.Module):
     """Image transformation network: 3 down convs, residual blocks, 2 upsample convs, an output conv.
 
@@ -125,6 +143,8 @@ class TransformerNet(nn.Module):
         self.in5 = nn.InstanceNorm2d(c1, affine=True)
         self.deconv3 = ConvLayer(c1, pixels, k)
         self.relu = nn.ReLU()
+        if self.config.space_to_depth > 1:
+            self.register_buffer("block_kernel", block_kernel(self.config.space_to_depth), persistent=False)
         if not self.config.residual_output:
             output_conv = self.deconv3.conv2d
             assert isinstance(output_conv, nn.Conv2d)
@@ -132,18 +152,10 @@ class TransformerNet(nn.Module):
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
         """Everything but the residual sum; for sides not divisible by the stride the result is a few px off."""
-        f = self.config.space_to_depth
-        if f == 1:
+        if self.config.space_to_depth == 1:
             return self.layers(x)
-        height, width = x.shape[-2:]
-        pad_h, pad_w = -height % f, -width % f
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        folded = F.pixel_unshuffle(x, f)
-        y = self.layers(folded)
-        if y.shape[-2:] != folded.shape[-2:]:
-            y = F.interpolate(y, size=folded.shape[-2:], mode="bilinear", align_corners=False)
-        return F.pixel_shuffle(y, f)[..., :height, :width]
+        f = self.config.space_to_depth
+        return F.conv_transpose2d(self.layers(F.conv2d(x, self.block_kernel, stride=f)), self.block_kernel, stride=f)
 
     def layers(self, x: torch.Tensor) -> torch.Tensor:
         """The convolutional layers, input to output convolution."""
@@ -176,6 +188,7 @@ def infer_config(state_dict: dict[str, torch.Tensor]) -> TransformerConfig:
         residual_blocks=len(residual),
         depthwise="conv2.conv2d.0.weight" in state_dict,
         end_kernel=int(conv1.shape[-1]),
+        space_to_depth=math.isqrt(int(conv1.shape[1]) // 3),
     )
 
 

@@ -61,7 +61,7 @@ class SessionOptions:
 
 
 def default_processing_size(source_size: tuple[int, int], long_side: int = 640) -> tuple[int, int]:
-    """The source size scaled so its long side is at most ``long_side``, sides multiples of 4 (the networks'
+    """The source size scaled so its long side is at most ``long_side``, sides multiples of 8 (the fast tier's
     stride) — e.g. 1280×720 → 640×360, 640×480 → 640×480."""
     return scaled_size(source_size, min(1.0, long_side / max(source_size)))
 
