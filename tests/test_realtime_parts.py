@@ -134,7 +134,7 @@ def test_net_scale_keeps_the_photos_edges_and_adds_only_the_networks_change():
     frame = np.zeros((90, 160, 3), np.uint8)
     frame[::2, :, :] = 200  # one-pixel stripes: gone in any half-size copy
     small = shrink(frame, 0.5)
-    assert small.shape == (44, 80, 3)  # 45 → 44: multiples of 4, the networks' stride
+    assert small.shape == (48, 80, 3)  # 45 → 48: multiples of 8, the fast tier's stride
     assert np.array_equal(add_change(frame, small, small), frame)  # a network that changes nothing
     brighter = np.clip(small.astype(int) + 30, 0, 255).astype(np.uint8)
     out = add_change(frame, small, brighter)
