@@ -124,10 +124,9 @@ def main() -> None:
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "notes": ("Network only (float frame in, float frame out), random-init weights, batch 1. Variants "
-                  "interleaved round by round; medians. Other jobs (a CPU training run) shared the same 2 cores "
-                  "during the run (see the load averages): absolute times are pessimistic, and PyTorch with 2 "
-                  "OpenMP threads suffers most from the contention (compare its 1-thread rows); ratios from the "
-                  "same run are the comparison."),
+                  "interleaved round by round; medians. Absolute times depend on what else shares the cores (see "
+                  "the load averages; PyTorch's OpenMP threads suffer most from contention); ratios from the same "
+                  "run are the comparison."),
     }
     write_result(args.out, result)
     print("\n| tier | size | backend | ms | fps | vs eager |\n| --- | --- | --- | --- | --- | --- |")

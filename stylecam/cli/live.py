@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "falls back to torch with a notice")
     run.add_argument("--threads", type=positive_int, metavar="N",
                      help="CPU threads for the network (default: every core this process may use; on a busy "
-                          "machine 1 can be faster)")
+                          "machine, or with the fast tier on two cores, 1 can be faster)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--no-window", action="store_true", help="no preview window (headless; keys from the "
                                                                   "terminal if there is one)")
