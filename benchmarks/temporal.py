@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--ruder-iters", type=int, default=40, help="L-BFGS iterations per ruder/gatys frame")
     parser.add_argument("--key-iters", type=int, default=100, help="iterations for ruder's first frame")
     parser.add_argument("--temporal-weight", type=float, default=1e8)
-    parser.add_argument("--blend", type=float, default=0.7, help="flow mode weight (default 0.7)")
+    parser.add_argument("--blend", type=float, default=0.5, help="flow mode weight (default 0.5, as stylevideo)")
     parser.add_argument("--size", type=int, default=256, help="long side of the frames (default 256)")
     parser.add_argument("--vgg-weights", type=Path, help="VGG19 weights (default: $STYLECAM_VGG_WEIGHTS, else "
                         "../shared/weights/vgg19_imagenet_conv1_1-conv3_4.pth)")

@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="flow: warp and blend the previous output (default, real time); ruder: Ruder et "
                                "al.'s temporal loss, optimised per frame (slow); none: each frame alone")
     temporal.add_argument("--flow", choices=("dis", "farneback"), default="dis", help="optical flow (default dis)")
-    temporal.add_argument("--blend", type=unit_interval, default=0.7,
-                          help="flow: weight of the warped previous output where reliable (default 0.7)")
+    temporal.add_argument("--blend", type=unit_interval, default=0.5,
+                          help="flow: weight of the warped previous output where reliable (default 0.5)")
     temporal.add_argument("--keyframes", choices=KEYFRAME_MODES, default="none",
                           help="gatys: optimise the first frame and each scene cut with Gatys (needs --style-image)")
     temporal.add_argument("--cut-threshold", type=unit_interval, default=0.4,

@@ -110,7 +110,7 @@ class FlowBlend:
 
     first: FirstPass
     flow: FlowEstimator = field(default_factory=FlowEstimator)
-    weight: float = 0.7
+    weight: float = 0.5
     _previous: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def step(self, frame: np.ndarray, cut: bool) -> np.ndarray:
