@@ -28,7 +28,7 @@ from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import VGGFeatures, load_vgg
 from stylecam.stylize.methods import run_transformer
 from stylecam.training.tasks import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS
-from stylecam.zoo import list_models
+from stylecam.zoo import list_models, style_images_of_tier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 TILES = 4
@@ -81,15 +81,15 @@ def main() -> None:
               for p in sorted((SHARED / "content").glob("*.jpg"))}
     judge = Judge(vgg, photos)
     entries = list_models()
-    johnson = [e for e in entries if e.kind == "johnson" and e.card.get("style_images")]
+    johnson = [e for e in entries if e.kind == "johnson" and e.style_image is not None]
     rows = []
     for entry in johnson:
         net = load_transformer(entry.path)
-        style_name = entry.card["style_images"][0]["name"]
+        style_name = entry.style_image
         rows.append({"model": entry.name, "tier": entry.card.get("tier"), "style_image": style_name,
                      "iterations": entry.total_iterations,
                      **judge(lambda photo, net=net: run_transformer(net, photo), read_style(style_name))})
-    fast_styles = sorted({e.card["style_images"][0]["name"] for e in johnson if e.card.get("tier") == "fast"})
+    fast_styles = style_images_of_tier(entries, "fast")
     for entry in (e for e in entries if e.kind == "adain_decoder"):
         model = AdaINModel(vgg, load_adain_decoder(entry.path)).eval()
         per_style = {}

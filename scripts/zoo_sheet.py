@@ -21,7 +21,7 @@ from stylecam.nets.adain import AdaINModel
 from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import load_vgg
 from stylecam.stylize.methods import run_transformer
-from stylecam.zoo import list_models
+from stylecam.zoo import list_models, style_images_of_tier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 PHOTOS = ("brad_pitt", "golden_gate", "tubingen")
@@ -30,19 +30,19 @@ PHOTOS = ("brad_pitt", "golden_gate", "tubingen")
 def stylizers(tier: str, size: int) -> list[tuple[str, str, Callable[[torch.Tensor], torch.Tensor]]]:
     """(row label, style image name, stylize function) for every row of the sheet."""
     entries = list_models()
-    johnson = [e for e in entries if e.kind == "johnson" and e.card.get("style_images")]
+    johnson = [e for e in entries if e.kind == "johnson" and e.style_image is not None]
     if tier != "adain":
         rows = []
         for entry in (e for e in johnson if e.card.get("tier") == tier):
             net = load_transformer(entry.path)
-            rows.append((f"{entry.name} ({entry.total_iterations} it)", entry.card["style_images"][0]["name"],
+            rows.append((f"{entry.name} ({entry.total_iterations} it)", entry.style_image,
                          lambda x, net=net: run_transformer(net, x)))
         return rows
     decoder = next((e for e in entries if e.kind == "adain_decoder"), None)
     if decoder is None:
         return []
     model = AdaINModel(load_vgg(), load_adain_decoder(decoder.path)).eval()
-    names = sorted({e.card["style_images"][0]["name"] for e in johnson if e.card.get("tier") == "fast"})
+    names = style_images_of_tier(entries, "fast")
     rows = []
     for name in names:
         style = to_tensor(read_image(SHARED / "styles" / name, max_side=size, size_option=None))

@@ -32,6 +32,12 @@ class ZooEntry:
         return str(self.card.get("kind", "johnson"))
 
     @property
+    def style_image(self) -> str | None:
+        """The file name of the style image the card says the model learned (its first), or None."""
+        images = self.card.get("style_images") or []
+        return str(images[0]["name"]) if images else None
+
+    @property
     def total_iterations(self) -> int | None:
         """Training steps, those of the models it was fine-tuned from (``initialised_from``) included."""
         return total_iterations(self.card)
@@ -71,6 +77,12 @@ def list_models() -> list[ZooEntry]:
         for path in sorted(folder.glob(f"*{MODEL_SUFFIX}")) if folder.is_dir() else []:
             found.setdefault(path.stem, ZooEntry(path.stem, path, _read_card(path)))
     return sorted(found.values(), key=lambda entry: entry.name)
+
+
+def style_images_of_tier(entries: list[ZooEntry], tier: str) -> list[str]:
+    """Sorted file names of the style images that the Johnson models of ``tier`` among ``entries`` learned."""
+    return sorted({e.style_image for e in entries
+                   if e.kind == "johnson" and e.card.get("tier") == tier and e.style_image is not None})
 
 
 def first_decoder() -> str | None:

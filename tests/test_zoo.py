@@ -43,6 +43,22 @@ def test_list_models_finds_both(models: Path) -> None:
     assert a.card == {"kind": "johnson", "style": "mosaic"}
 
 
+def test_style_images_of_a_tier(models: Path) -> None:
+    def card(tier: str, style: str | None) -> str:
+        images = [{"name": style, "sha256": "0"}] if style else []
+        return json.dumps({"kind": "johnson", "tier": tier, "style_images": images})
+
+    for name, tier, style in [("f1", "fast", "udnie.jpg"), ("f2", "fast", "candy.jpg"), ("f3", "fast", "candy.jpg"),
+                              ("f4", "fast", None), ("q1", "quality", "mosaic.jpg")]:
+        (models / f"{name}.pth").write_bytes(b"x")
+        (models / f"{name}.json").write_text(card(tier, style))
+    entries = {entry.name: entry for entry in list_models()}
+    assert entries["f1"].style_image == "udnie.jpg" and entries["f4"].style_image is None
+    assert entries["a"].style_image is None and entries["b"].style_image is None
+    assert zoo.style_images_of_tier(list(entries.values()), "fast") == ["candy.jpg", "udnie.jpg"]
+    assert zoo.style_images_of_tier(list(entries.values()), "quality") == ["mosaic.jpg"]
+
+
 def test_card_missing_or_broken_means_johnson(models: Path) -> None:
     (models / "c.pth").write_bytes(b"c")  # no card
     (models / "d.pth").write_bytes(b"d")
