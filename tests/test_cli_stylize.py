@@ -159,6 +159,16 @@ def test_adain_interpolation_and_alpha(photo: Path, style_image: Path, shared_di
     assert np.abs(a - c).mean() > 1  # alpha changes the result
 
 
+def test_adain_output_keeps_the_input_size_when_sides_are_not_multiples_of_4(
+        photo: Path, style_image: Path, decoder_file: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "odd.png"
+    Image.open(photo).convert("RGB").resize((130, 97)).save(odd)
+    out = tmp_path / "odd_out.png"
+    assert main([str(odd), "-s", str(style_image), "--decoder", str(decoder_file), "--size", "0", "-o", str(out),
+                 "-q"]) == 0
+    assert Image.open(out).size == (130, 97)
+
+
 def test_adain_without_decoder_takes_the_zoos_first(photo: Path, style_image: Path, decoder_file: Path,
                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     models = tmp_path / "models"

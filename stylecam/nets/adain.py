@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from stylecam.losses.perceptual import mean_std
@@ -93,7 +94,8 @@ class AdaINModel(nn.Module):
         alpha: float = 1.0,
         weights: Sequence[float] | None = None,
     ) -> torch.Tensor:
-        """Stylize ``content`` (N×3×H×W, 0..1) with one or more style images, mixed by ``weights``."""
+        """Stylize ``content`` (N×3×H×W, 0..1) with one or more style images, mixed by ``weights``; the result has
+        the content's size (the decoder's is a few px off when a side is not a multiple of the encoder's stride)."""
         content_features = self.encode(content)
         weights = list(weights) if weights is not None else [1.0] * len(styles)
         if len(weights) != len(styles) or not styles:
@@ -104,4 +106,7 @@ class AdaINModel(nn.Module):
         )
         assert isinstance(target, torch.Tensor)
         mixed = alpha * target + (1 - alpha) * content_features
-        return self.decoder(mixed)
+        out = self.decoder(mixed)
+        if out.shape[-2:] != content.shape[-2:]:
+            out = F.interpolate(out, size=content.shape[-2:], mode="bilinear", align_corners=False)
+        return out
