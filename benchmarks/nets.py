@@ -69,9 +69,9 @@ def main() -> None:
         "ratio_quality_over_fast": round(rows[0]["ms_median"] / rows[1]["ms_median"], 1),
     }
     write_result(args.out, result)
-    print(f"{'tier':<8} {'GFLOP':>7} {'params':>9} {'ms':>8} {'fps':>6}")
+    print(f"{'tier':<22} {'GFLOP':>7} {'params':>9} {'ms':>8} {'fps':>6}")
     for row in rows:
-        print(f"{row['tier']:<8} {row['gflop']:>7} {row['params']:>9} {row['ms_median']:>8} {row['fps']:>6}")
+        print(f"{row['tier']:<22} {row['gflop']:>7} {row['params']:>9} {row['ms_median']:>8} {row['fps']:>6}")
     print(f"wrote {args.out}")
 
 

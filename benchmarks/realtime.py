@@ -132,7 +132,7 @@ def main() -> None:
         models = {}
         for seed, (tier, config) in enumerate(benchmarked_configs().items()):
             torch.manual_seed(seed)
-            models[tier] = folder / f"{tier.replace(', ', '-').replace(' ', '_')}.pth"
+            models[tier] = folder / f"net{seed}.pth"
             save_model(models[tier], TransformerNet(config).eval())
         rows = []
         for config in configurations(args.sizes, args.frames):

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylecam.imaging.sizes import NET_STRIDE
 from stylecam.nets.transformer import (
     TIERS,
     TransformerConfig,
@@ -106,6 +107,11 @@ def test_count_flops_fast_tier_is_much_cheaper_and_counts_groups() -> None:
     macs += (9 * c2 + c2 * c1) * half  # deconv2
     macs += k * k * c1 * 12 * half  # deconv3 (standard)
     assert count_flops(config, h, w) == 2 * macs
+
+
+def test_size_rounding_uses_the_fast_tiers_stride() -> None:
+    # imaging.sizes keeps torch out of the CLI's start-up, so it holds the stride as a constant of its own.
+    assert NET_STRIDE == TIERS["fast"].stride == 8
 
 
 def test_folding_a_network_into_blocks_equals_running_it_on_the_shrunk_frame() -> None:

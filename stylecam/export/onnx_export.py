@@ -10,9 +10,9 @@ package; below opset 18, without onnxscript, or if it fails, ``auto`` uses the T
 
 Sizes not divisible by the stride (4; 8 for the fast tier). :class:`~stylecam.nets.transformer.TransformerNet`
 resizes its output back to the input size only when they differ, a Python ``if`` that an exporter bakes in for the
-example size. Dynamic graphs are therefore traced at a size divisible by 8 (branch not taken) and end with an unconditional bilinear resize to the
-input's own height and width — an exact identity when nothing needs resizing, the network's own interpolation when
-something does. Static graphs are traced at their size, so they take the branch as the network would.
+example size. Dynamic graphs are therefore traced at a size divisible by 8 (branch not taken) and end with an
+unconditional bilinear resize to the input's own height and width — an exact identity when nothing needs
+resizing, the network's own interpolation when something does. Static graphs are traced at their size, so they take the branch as the network would.
 
 FP16. Weights and convolutions go to float16; graph inputs and outputs stay float32, and instance normalisation
 (and AdaIN's statistics) stay float32 inside the graph: fp16 instance norm is the step public reports show

@@ -6,8 +6,8 @@ norm (Ulyanov et al.), reflection padding, upsample-then-convolve decoding (no c
 multiplier, the residual-block count, depthwise-separable convolutions, the kernel size of the end layers, and
 ``space_to_depth``: the network folds each F×F block of pixels into channels on the way in and unfolds its output
 the same way (Shi et al. 2016's sub-pixel layout), so every layer runs at 1/F of the resolution while the network
-still sees and writes every pixel. The fast tier uses F = 2: 3.2× cheaper than the same widths at full resolution
-(benchmarks/nets.py).
+still sees and writes every pixel. The fast tier uses F = 2 (its cost beside the same widths at full resolution:
+benchmarks/nets.py and benchmarks/realtime.py).
 
 Convention (pytorch/examples'): input and output are RGB in 0..255. With ``residual_output`` (stylecam's own
 tiers) the network predicts a change added to its input, so an untrained network already returns the photo and
@@ -193,7 +193,8 @@ def infer_config(state_dict: dict[str, torch.Tensor]) -> TransformerConfig:
 
 
 def count_flops(config: TransformerConfig, height: int, width: int) -> int:
-    """Multiply-adds ×2 of all convolutions for one H×W frame (norms and activations are negligible)."""
+    """Multiply-adds ×2 of the layers' convolutions for one H×W frame (norms, activations and the one-hot pixel-block
+    fold and unfold, which only move data, are left out)."""
     net = TransformerNet(config)
     total = 0
 
