@@ -1,6 +1,8 @@
 """The trained-model zoo: models found by name in ``trained_models/`` (and ``$STYLECAM_MODELS`` folders).
 
-A model ``NAME`` is ``NAME.pth`` with an optional JSON card ``NAME.json`` beside it.
+A model ``NAME`` is ``NAME.pth`` with an optional JSON card ``NAME.json`` beside it. A network of several styles
+(its card's ``config.styles``) is one entry under its file name (its first style) and one entry per style, named
+``STYLE`` for the fast tier and ``STYLE_TIER`` for the others (``mosaic``, ``mosaic_quality``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ class ZooEntry:
     name: str
     path: Path
     card: dict[str, Any]
+    style: str | None = None  # the style of a several-style network this entry stands for
+
+    @property
+    def styles(self) -> list[str]:
+        """The style names of a several-style network (empty for a one-style model)."""
+        return list((self.card.get("config") or {}).get("styles") or [])
 
     @property
     def kind(self) -> str:
@@ -35,7 +43,8 @@ class ZooEntry:
     def style_image(self) -> str | None:
         """The file name of the style image the card says the model learned (its first), or None."""
         images = self.card.get("style_images") or []
-        return str(images[0]["name"]) if images else None
+        position = self.styles.index(self.style) if self.style in self.styles else 0
+        return str(images[position]["name"]) if len(images) > position else None
 
     @property
     def total_iterations(self) -> int | None:
@@ -70,12 +79,29 @@ def _read_card(path: Path) -> dict[str, Any]:
     return card if isinstance(card, dict) else {}
 
 
+def style_entry_name(style: str, tier: str | None) -> str:
+    """The zoo name of ``style`` in a several-style network of ``tier``: the bare name for the fast tier."""
+    return style if tier in (None, "fast") else f"{style}_{tier}"
+
+
+def _entries_of(path: Path) -> list[ZooEntry]:
+    """The zoo entries one model file stands for: itself, and each of its styles."""
+    card = _read_card(path)
+    whole = ZooEntry(path.stem, path, card)
+    return [whole, *(ZooEntry(style_entry_name(style, card.get("tier")), path, card, style) for style in whole.styles)]
+
+
 def list_models() -> list[ZooEntry]:
-    """Every model in the searched folders; an earlier folder's model shadows a later one of the same name."""
+    """Every model (and every style of a several-style model) in the searched folders; an earlier folder's, or
+    a file's own, entry shadows a later one of the same name."""
     found: dict[str, ZooEntry] = {}
     for folder in model_dirs():
-        for path in sorted(folder.glob(f"*{MODEL_SUFFIX}")) if folder.is_dir() else []:
-            found.setdefault(path.stem, ZooEntry(path.stem, path, _read_card(path)))
+        files = sorted(folder.glob(f"*{MODEL_SUFFIX}")) if folder.is_dir() else []
+        for path in files:
+            found.setdefault(path.stem, _entries_of(path)[0])
+        for path in files:
+            for entry in _entries_of(path)[1:]:
+                found.setdefault(entry.name, entry)
     return sorted(found.values(), key=lambda entry: entry.name)
 
 
@@ -92,13 +118,19 @@ def first_decoder() -> str | None:
 
 def resolve_model(name_or_path: str, kind: str = "johnson") -> Path:
     """A model file from an existing path or a zoo name of the given kind; unknown names list the choices."""
+    return resolve_style(name_or_path, kind)[0]
+
+
+def resolve_style(name_or_path: str, kind: str = "johnson") -> tuple[Path, str | None]:
+    """(model file, style of a several-style network or None) for an existing path or a zoo name of ``kind``;
+    unknown names list the choices."""
     path = Path(name_or_path).expanduser()
     if path.is_file():
-        return path
+        return path, None
     entries = [entry for entry in list_models() if entry.kind == kind]
     for entry in entries:
         if entry.name == name_or_path:
-            return entry.path
+            return entry.path, entry.style
     if path.suffix or os.sep in name_or_path:
         raise ModelError(f"model file not found: {name_or_path}")
     names = ", ".join(entry.name for entry in entries) or "none yet (train one with styletrain)"

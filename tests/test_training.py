@@ -117,7 +117,7 @@ def _train(*argv: Any) -> tuple[int, str]:
 def _johnson_args(d: Path, output: Path, run_dir: Path, iterations: int, *extra: Any) -> list[Any]:
     return ["johnson", "--style-image", d / "style.png", "--data", d / "photos", "-o", output, "--tier", "fast",
             "--image-size", SIZE, "--batch-size", 2, "--iterations", iterations, "--run-dir", run_dir,
-            "--seed", 0, "--device", "cpu", "-q", *extra]
+            "--seed", 0, "--device", "cpu", "--warmup", 0, "-q", *extra]
 
 
 def _checkpoint(run_dir: Path) -> dict[str, Any]:
@@ -194,10 +194,11 @@ def test_johnson_training_learns_and_writes_model_card_and_samples(johnson_run: 
     # the weights actually used, defaults included (not null)
     assert settings["content_weight"] == 1.0 and settings["temporal_weight"] == 0.0
     assert settings["style_weight"] == ttasks.JohnsonWeights().style and settings["tv_weight"] == ttasks.JohnsonWeights().tv
+    assert settings["moments_weight"] == ttasks.JohnsonWeights().moments and settings["warmup"] == 0
     assert settings["precision"] in ("fp32", "bf16")
     assert settings["skipped_images"] == 1  # bad.jpg; notes.txt and ._p0.jpg are not images at all
     assert card["iterations"] == JOHNSON_STEPS
-    assert set(card["final_losses"]) == {"content", "style", "tv", "total"}
+    assert set(card["final_losses"]) == {"content", "style", "moments", "tv", "total"}
     assert all(math.isfinite(v) for v in card["final_losses"].values())
     assert card["final_losses"]["total"] == pytest.approx(np.mean(totals), rel=1e-4)  # mean of the last ≤50
     assert isinstance(card["wall_time_s"], (int, float)) and card["wall_time_s"] >= 0
@@ -298,7 +299,7 @@ def test_init_fine_tunes_a_trained_network_and_records_where_it_started(johnson_
     origin = card["initialised_from"]
     assert origin["model"] == start.name and origin["sha256"] == hashlib.sha256(start.read_bytes()).hexdigest()
     assert origin["card"] == json.loads(start.with_suffix(".json").read_text())
-    assert card["settings"]["style_tiles"] == 4
+    assert card["settings"]["style_tiles"] == 1 and card["settings"]["warmup"] == 0
     assert stylecam.zoo.total_iterations(card) == 1 + JOHNSON_STEPS  # this run's step plus the starting model's
 
 

@@ -30,6 +30,25 @@ def positive_int(text: str) -> int:
     return value
 
 
+def blend_option(text: str) -> tuple[str, float]:
+    """argparse type for ``--blend STYLE[:AMOUNT]``: another style of the same network and its share (default 0.5)."""
+    name, _, amount = text.partition(":")
+    try:
+        share = float(amount) if amount else 0.5
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected STYLE or STYLE:AMOUNT, got {text!r}") from None
+    if not name or not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected STYLE or STYLE:AMOUNT with AMOUNT in 0..1, got {text!r}")
+    return name, share
+
+
+def add_blend_option(parser: argparse._ActionsContainer) -> None:
+    """``--blend STYLE[:AMOUNT]`` for commands that run a trained network (a parser or an argument group)."""
+    parser.add_argument("--blend", type=blend_option, metavar="STYLE[:AMOUNT]",
+                        help="mix another style of the same several-style network into the chosen one "
+                             "(AMOUNT 0..1 is its share, default 0.5)")
+
+
 def run_command(prog: str, body: Callable[[], int]) -> int:
     """Run a command body: user errors become one line on stderr and their exit code; Ctrl-C exits 130."""
     try:

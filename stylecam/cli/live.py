@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stylecam.cli.common import add_common_options, positive_int, run_command
+from stylecam.cli.common import add_blend_option, add_common_options, positive_int, run_command
 from stylecam.errors import OutputError, UsageError
 
 PROG = "stylecam"
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     styles.add_argument("--style", nargs="+", metavar="NAME|PATH",
                         help="trained style network(s): zoo names or .pth/.onnx files; n/p cycle through them "
                              "(one name: through every trained style)")
+    add_blend_option(styles)
     styles.add_argument("--style-image", nargs="+", metavar="IMG",
                         help="AdaIN: any style image(s) (one image: n/p cycle through its folder)")
     styles.add_argument("--decoder", metavar="NAME|PATH", help="AdaIN decoder (default: the zoo's first)")
@@ -205,7 +206,10 @@ def build_styles(args: argparse.Namespace) -> Any:
             if backend.name != "torch" and portable else None
         return st.GuardedBackend(backend, entry.label, fallback)
 
-    return st.StyleBank(entries, start, opener=open_entry)
+    bank = st.StyleBank(entries, start, opener=open_entry)
+    if args.blend:
+        bank.set_blend(*args.blend)
+    return bank
 
 
 def write_stats(path: Path, summary: dict[str, Any]) -> None:

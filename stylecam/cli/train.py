@@ -12,13 +12,42 @@ from stylecam.cli.common import add_common_options, positive_int, run_command
 from stylecam.errors import UsageError
 
 PROG = "styletrain"
+# JohnsonWeights' defaults, repeated here so that --help needs no torch import (a test keeps them equal).
+JOHNSON_DEFAULTS: dict[str, Any] = {"content": 1.0, "style": 10.0, "moments": 10.0, "tv": 10.0, "style_tiles": 1,
+                                    "norm_lr_scale": 5.0}
+FRESH_WARMUP = 1000  # warm-up steps of a network trained from scratch (none when fine-tuning)
 EXAMPLES = """examples:
   styletrain johnson --style-image mosaic.jpg --data photos/ -o trained_models/mosaic.pth --tier fast
+  styletrain johnson --style-image mosaic.jpg candy.jpg udnie.jpg --data photos/ -o styles.pth   # one net, 3 styles
+  styletrain add-style --model styles.pth --style-image scream.jpg --data photos/ -o styles4.pth
   styletrain johnson ... --resume          # continue from runs/mosaic/checkpoint.pt
   torchrun --nproc_per_node 4 -m stylecam.cli.train johnson ...   # DistributedDataParallel
   styletrain adain --data photos/ --style-data styles/ -o trained_models/adain_decoder.pth
   styletrain list
 """
+
+
+def _loss_options(parser: argparse.ArgumentParser) -> None:
+    """Johnson loss options (scale-free weights; see stylecam.training.tasks.JohnsonTask)."""
+    d = JOHNSON_DEFAULTS
+    parser.add_argument("--style-size", type=positive_int, default=512, help="style image long side (default 512)")
+    parser.add_argument("--content-weight", type=float, default=d["content"], help=f"default {d['content']:g}")
+    parser.add_argument("--style-weight", type=float, default=d["style"],
+                        help=f"Gram style loss, as a ratio to a photo's (default {d['style']:g})")
+    parser.add_argument("--moments-weight", type=float, default=d["moments"],
+                        help=f"channel mean/std style loss, as a ratio to a photo's (default {d['moments']:g})")
+    parser.add_argument("--tv-weight", type=float, default=d["tv"], help=f"default {d['tv']:g}")
+    parser.add_argument("--temporal-weight", type=float, default=0.0,
+                        help="stability under small warps, for flicker-free live video (default 0 = off)")
+    parser.add_argument("--content-layers", nargs="+", metavar="LAYER")
+    parser.add_argument("--style-tiles", type=positive_int, default=d["style_tiles"], metavar="N",
+                        help="match the style Gram in every cell of an N×N grid of the crop (default 1: the whole crop)")
+    parser.add_argument("--warmup", type=int, metavar="STEPS",
+                        help="first steps learn to reconstruct the photos (pixel loss, no VGG: fast) before the "
+                             f"style is trained (default {FRESH_WARMUP} from scratch, 0 with --init or add-style)")
+    parser.add_argument("--norm-lr-scale", type=float, default=d["norm_lr_scale"], metavar="X",
+                        help="learning-rate factor of the normalisation layers, where the styles live "
+                             f"(default {d['norm_lr_scale']:g})")
 
 
 def _shared_options(parser: argparse.ArgumentParser) -> None:
@@ -50,25 +79,28 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``styletrain`` parser with its ``johnson``, ``adain`` and ``list`` subcommands."""
     parser = argparse.ArgumentParser(prog=PROG, description="Train style-transfer networks.", epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{johnson,adain,list}")
-    johnson = sub.add_parser("johnson", help="a feed-forward network for one style image",
-                             description="Train a Johnson et al. feed-forward network for one style image.")
-    johnson.add_argument("--style-image", required=True, metavar="IMG")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{johnson,add-style,adain,list}")
+    johnson = sub.add_parser("johnson", help="a feed-forward network for one or several style images",
+                             description="Train a Johnson et al. feed-forward network for one style image, or one "
+                                         "network for several (conditional instance norm, Dumoulin et al. 2017).")
+    johnson.add_argument("--style-image", required=True, nargs="+", metavar="IMG",
+                         help="one image: a one-style network; several: one network holding every style")
+    johnson.add_argument("--style-names", nargs="+", metavar="NAME",
+                         help="names of the styles of a several-style network (default: the images' file names)")
     johnson.add_argument("--tier", choices=("fast", "quality"), default="fast", help="architecture (default fast)")
-    johnson.add_argument("--style-size", type=positive_int, default=512, help="style image long side (default 512)")
-    johnson.add_argument("--content-weight", type=float, default=1.0)
-    johnson.add_argument("--style-weight", type=float, help="default 2 (with the default --style-tiles 4)")
-    johnson.add_argument("--tv-weight", type=float, help="default 1e4")
-    johnson.add_argument("--temporal-weight", type=float, default=0.0,
-                         help="stability under small warps, for flicker-free live video (default 0 = off)")
-    johnson.add_argument("--content-layers", nargs="+", metavar="LAYER")
-    johnson.add_argument("--style-tiles", type=positive_int, default=4, metavar="N",
-                         help="match the style in every cell of an N×N grid of the crop, not only on average, "
-                              "which keeps the style from collapsing into a few blobs (default 4; 1 = Johnson's)")
     johnson.add_argument("--init", metavar="MODEL.pth",
                          help="start from this trained network (fine-tuning); a full-resolution network of the "
                               "tier's widths is folded into its pixel blocks first")
+    _loss_options(johnson)
     _shared_options(johnson)
+    add = sub.add_parser("add-style", help="add a style to a several-style network, training only its norms",
+                         description="Add a style image to a trained several-style network: only the new style's "
+                                     "normalisation scales and shifts are trained; every other weight is kept.")
+    add.add_argument("--model", required=True, metavar="MODEL.pth", help="the several-style network to extend")
+    add.add_argument("--style-image", required=True, metavar="IMG")
+    add.add_argument("--name", help="the new style's name (default: the image's file name)")
+    _loss_options(add)
+    _shared_options(add)
     adain = sub.add_parser("adain", help="an AdaIN decoder for arbitrary styles",
                            description="Train an AdaIN decoder (Huang & Belongie 2017).")
     adain.add_argument("--style-data", required=True, metavar="DIR", help="folder of style images")
@@ -86,12 +118,47 @@ def fit_to_tier(start: Any, tier: str, name: str) -> Any:
 
     from stylecam.nets.transformer import TIERS, fold_into_blocks
 
-    target = TIERS[tier]
+    target = replace(TIERS[tier], styles=start.config.styles)
     if start.config == target:
         return start
     if start.config.space_to_depth == 1 and replace(start.config, space_to_depth=target.space_to_depth) == target:
         return fold_into_blocks(start, target.space_to_depth)
     raise UsageError(f"--init {name} does not have the {tier} tier's architecture (pass its --tier)")
+
+
+def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[int] | None]:
+    """(network to train, style images of the trained styles, indices of the trained styles or None for all)
+    for ``johnson`` (a new or --init network) and ``add-style`` (a trained network with one style more, whose
+    other weights are frozen)."""
+    from dataclasses import replace
+
+    from stylecam.nets.checkpoints import load_transformer
+    from stylecam.nets.transformer import TIERS, TransformerNet, add_style, freeze_all_but_style, with_styles
+
+    if args.command == "add-style":
+        base = load_transformer(args.model)
+        if not base.config.styles:
+            raise UsageError(f"{args.model} holds one style; add-style needs a several-style network "
+                             "(styletrain johnson --style-image A B …)")
+        name = args.name or Path(args.style_image).stem
+        if name in base.config.styles:
+            raise UsageError(f"{args.model} already has a style named '{name}' (pass --name)")
+        model = add_style(base, name)
+        freeze_all_but_style(model, len(model.config.styles) - 1)
+        return model, [Path(args.style_image)], [len(model.config.styles) - 1]
+    images = [Path(p) for p in args.style_image]
+    names: list[str] = []
+    if len(images) > 1 or args.style_names:
+        names = list(args.style_names or [p.stem for p in images])
+        if len(names) != len(images):
+            raise UsageError(f"{len(names)} --style-names for {len(images)} style images")
+        if len(set(names)) != len(names):
+            raise UsageError(f"style names must differ: {' '.join(names)} (pass --style-names)")
+    model = TransformerNet(replace(TIERS[args.tier], styles=tuple(names)))
+    if args.init:
+        start = fit_to_tier(load_transformer(args.init), args.tier, args.init)
+        model.load_state_dict(with_styles(start, tuple(names)).state_dict() if names else start.state_dict())
+    return model, images, None
 
 
 def _iterations(args: argparse.Namespace, n_photos: int, world: int) -> int:
@@ -131,6 +198,7 @@ def train_main(args: argparse.Namespace) -> int:
     from stylecam.imaging.tensors import to_tensor
     from stylecam.log import notice
     from stylecam.nets.checkpoints import save_model
+    from stylecam.nets.transformer import tier_of
     from stylecam.nets.vgg import load_vgg
     from stylecam.training import card, data, loop, tasks
 
@@ -146,27 +214,20 @@ def train_main(args: argparse.Namespace) -> int:
     vgg = load_vgg(args.vgg_weights)
     style_images: list[Path] = []
     effective: dict[str, Any] = {}  # defaulted options, recorded in the card as the values actually used
-    started_from = card.provenance(args.init) if getattr(args, "init", None) else None
-    if args.command == "johnson":
-        from stylecam.nets.transformer import TIERS, TransformerNet
-
-        style_images = [Path(args.style_image)]
-        style = to_tensor(read_image(args.style_image, max_side=args.style_size, size_option=None))
-        defaults = tasks.JohnsonWeights()
-        weights = tasks.JohnsonWeights(
-            args.content_weight, args.style_weight if args.style_weight is not None else defaults.style,
-            args.tv_weight if args.tv_weight is not None else defaults.tv, args.temporal_weight, args.style_tiles,
-        )
-        effective = {"style_weight": weights.style, "tv_weight": weights.tv}
-        model: torch.nn.Module = TransformerNet(TIERS[args.tier])
-        if args.init:
-            from stylecam.nets.checkpoints import load_transformer
-
-            start = fit_to_tier(load_transformer(args.init), args.tier, args.init)
-            model.load_state_dict(start.state_dict())
-        task: Any = tasks.JohnsonTask(model, vgg, style, weights, args.content_layers, args.style_layers,
-                                      val, run_dir, args.seed)
-        lr = args.lr or 1e-3
+    start_model = getattr(args, "init", None) or getattr(args, "model", None)
+    started_from = card.provenance(start_model) if start_model else None
+    if args.command in ("johnson", "add-style"):
+        model, style_images, trained = _johnson_network(args)
+        styles = [to_tensor(read_image(path, max_side=args.style_size, size_option=None)) for path in style_images]
+        fresh = args.command == "johnson" and not args.init
+        warmup = args.warmup if args.warmup is not None else FRESH_WARMUP if fresh else 0
+        weights = tasks.JohnsonWeights(args.content_weight, args.style_weight, args.moments_weight, args.tv_weight,
+                                       args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale)
+        effective = {"warmup": warmup}
+        units = torch.stack([photos[i * len(photos) // tasks.REFERENCE_PHOTOS] for i in range(tasks.REFERENCE_PHOTOS)])
+        task: Any = tasks.JohnsonTask(model, vgg, styles, weights, args.content_layers, args.style_layers,
+                                      val, run_dir, args.seed, units, trained)
+        lr = args.lr or (3e-3 if args.command == "add-style" else 1e-3)
     else:
         from stylecam.nets.adain import AdaINDecoder, default_encoder_layer
 
@@ -192,15 +253,17 @@ def train_main(args: argparse.Namespace) -> int:
         notice(f"skipped {len(photos.skipped)} unreadable image(s), e.g. {sorted(photos.skipped)[0]}")
     if dist.is_main:
         save_model(output, model)
-        kind = "johnson" if args.command == "johnson" else "adain_decoder"
+        kind = "adain_decoder" if args.command == "adain" else "johnson"
         info = card.build_card(kind, {**_settings_dict(args), **effective, "lr": lr, "world_size": dist.world, "precision": precision,
                                       "skipped_images": len(photos.skipped)},
                                result.steps, result.final_losses, result.wall_seconds, device, style_images)
-        if args.command == "johnson":
-            info["tier"] = args.tier
-            info["config"] = TIERS[args.tier].to_dict()
+        if kind == "johnson":
+            info["tier"] = tier_of(model.config)
+            info["config"] = model.config.to_dict()
         if started_from is not None:
             info["initialised_from"] = started_from
+            if args.command == "add-style":  # the card lists every style's image, the new one last
+                info["style_images"] = [*(started_from["card"] or {}).get("style_images", []), *info["style_images"]]
         notice(f"wrote {output} and {card.write_card(output, info)}")
     return 0
 

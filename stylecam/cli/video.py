@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylecam.cli.common import add_common_options, positive_int, run_command
+from stylecam.cli.common import add_blend_option, add_common_options, positive_int, run_command
 from stylecam.errors import UsageError
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     style = parser.add_argument_group("style")
     style.add_argument("--style", "-m", "--model", dest="style", metavar="NAME|PATH",
                        help="trained Johnson network: zoo name or file")
+    add_blend_option(style)
     style.add_argument("--style-image", "-s", metavar="IMG",
                        help="style image: AdaIN (with a decoder), Gatys key frames, ruder optimisation")
     style.add_argument("--decoder", metavar="NAME|PATH", help="AdaIN decoder (default: the zoo's, if any)")
@@ -142,7 +143,7 @@ def build_stylizer(args: argparse.Namespace) -> Stylizer | None:
     from stylecam.video.stylizers import ColorPreserving
 
     if args.style:
-        backend = open_backend(args.style, args.backend, args.device)
+        backend = open_backend(args.style, args.backend, args.device, blend=args.blend)
     else:
         from stylecam import zoo
 

@@ -17,9 +17,10 @@ PREFIX = "stylecam."
 FORMAT_VERSION = 1
 # Values stored as JSON; the rest are plain strings.
 JSON_KEYS = frozenset({"format", "card", "config", "source", "vgg_weights", "inputs", "outputs", "size",
-                       "dynamic", "fp16", "opset", "scale"})
+                       "dynamic", "fp16", "opset", "scale", "styles"})
 
 JOHNSON_INPUTS = {"input": "RGB float32 1×3×H×W in 0..255"}
+STYLE_INPUT = "float32 1×S weights over the metadata's styles (one-hot: one style; a convex mix: a blend)"
 JOHNSON_OUTPUTS = {"output": "RGB float32 1×3×H×W, nominally 0..255, unclamped"}
 ADAIN_INPUTS = {
     "content": "RGB float32 1×3×H×W in 0..1",
@@ -89,9 +90,6 @@ def tier_name(config: Mapping[str, Any], card: Mapping[str, Any]) -> str:
     """The card's tier, else the tier whose architecture matches ``config``, else ``custom``."""
     if card.get("tier"):
         return str(card["tier"])
-    from stylecam.nets.transformer import TIERS
+    from stylecam.nets.transformer import TransformerConfig, tier_of
 
-    for name, tier in TIERS.items():
-        if tier.to_dict() == dict(config):
-            return name
-    return "custom"
+    return tier_of(TransformerConfig(**config))

@@ -61,7 +61,7 @@ DEFAULT_TOLERANCE_FP16 = 8.0
 # Style images fed to AdaIN graphs are scaled to this long side by default (the encoder runs on them every frame).
 ADAIN_STYLE_SIDE = 256
 CACHE_ENV = "STYLECAM_CACHE"
-CACHE_VERSION = 1  # bump when exported graphs change, to invalidate ~/.cache/stylecam/onnx
+CACHE_VERSION = 2  # bump when exported graphs change, to invalidate ~/.cache/stylecam/onnx
 
 
 class ExportCheckError(StylecamError):
@@ -108,6 +108,7 @@ def _export_modules() -> tuple[type, type]:
     from torch import nn
 
     from stylecam.nets.adain import adain
+    from stylecam.nets.transformer import InstanceNorm, StyleNorm
 
     class Float32Norm(nn.Module):
         """Runs a normalisation layer in float32 inside a float16 network."""
@@ -116,14 +117,14 @@ def _export_modules() -> tuple[type, type]:
             super().__init__()
             self.norm = norm.float()
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.norm(x.float()).to(x.dtype)
+        def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+            return self.norm(x.float(), style).to(x.dtype)
 
     def to_half(module: nn.Module) -> nn.Module:
         module.half()
         for parent in list(module.modules()):
             for name, child in list(parent.named_children()):
-                if isinstance(child, nn.InstanceNorm2d):
+                if isinstance(child, (InstanceNorm, StyleNorm)):
                     setattr(parent, name, Float32Norm(child))
         return module
 
@@ -137,10 +138,11 @@ def _export_modules() -> tuple[type, type]:
             self.dtype = torch.float16 if fp16 else torch.float32
             self.resize_back = resize_back
 
-        def forward(self, image: torch.Tensor) -> torch.Tensor:
+        def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
             # TransformerNet.forward's size check would be frozen at the trace size: compose its parts here.
+            # ``style``: the 1×S style weights of a several-style network (kept in float32 for the norms).
             height, width = image.shape[-2:]
-            y = self.net.body(image.to(self.dtype)).float()
+            y = self.net.body(image.to(self.dtype), style).float()
             if self.resize_back:
                 y = F.interpolate(y, size=(height, width), mode="bilinear", align_corners=False)
             return y + image if self.net.config.residual_output else y
@@ -314,7 +316,9 @@ def export_johnson(net: TransformerNet, options: ExportOptions = ExportOptions()
                    card: dict[str, Any] | None = None, source: dict[str, str] | None = None) -> onnx.ModelProto:
     """A checked ONNX graph of a Johnson network with its card in the metadata.
 
-    Input ``input`` (1×3×H×W float32 RGB 0..255), output ``output`` (same size, nominally 0..255).
+    Input ``input`` (1×3×H×W float32 RGB 0..255), output ``output`` (same size, nominally 0..255). A network of
+    several styles has a second input ``style``: 1×S float32 weights over the styles listed in the metadata's
+    ``styles`` (one-hot picks a style, a convex mix blends them), so one graph serves every style.
     """
     import torch
 
@@ -327,15 +331,21 @@ def export_johnson(net: TransformerNet, options: ExportOptions = ExportOptions()
     module = johnson_export(net, options.fp16, resize_back=resize_back).eval()
     example = torch.rand(1, 3, height, width) * 255
     axes = {"input": {2: "height", 3: "width"}} if dynamic else {}
-    proto, exporter = _export(module, (example,), ["input"], axes, options)
+    styles = list(net.config.styles)
+    args: tuple[Any, ...] = (example,)
+    names, inputs = ["input"], dict(metadata.JOHNSON_INPUTS)
+    if styles:
+        args, names = (example, net.style_weights()), ["input", "style"]
+        inputs["style"] = metadata.STYLE_INPUT
+    proto, exporter = _export(module, args, names, axes, options)
     hw: list[int | str] = ["height", "width"] if dynamic else [height, width]
-    _fix_io_shapes(proto, {"input": [1, 3, *hw], "output": [1, 3, *hw]})
+    _fix_io_shapes(proto, {"input": [1, 3, *hw], "output": [1, 3, *hw], "style": [1, len(styles)]})
     card = card or {}
     config = net.config.to_dict()
     tier = metadata.tier_name(config, card)
     meta = {
-        "kind": "johnson", "style": style, "tier": tier, "config": config, "scale": 255,
-        "inputs": metadata.JOHNSON_INPUTS, "outputs": metadata.JOHNSON_OUTPUTS,
+        "kind": "johnson", "style": style, "styles": styles, "tier": tier, "config": config, "scale": 255,
+        "inputs": inputs, "outputs": metadata.JOHNSON_OUTPUTS,
         "card": card or None, "source": source, **_common_meta(options, exporter),
     }
     doc = (f"stylecam Johnson network{f' {style!r}' if style else ''} ({tier} tier): "
@@ -482,11 +492,18 @@ def check_johnson(proto: onnx.ModelProto | str | os.PathLike[str], net: Transfor
     session = _session(proto)
     net = net.to(device).eval()
     diffs = []
-    for size in sizes:
+    for i, size in enumerate(sizes):
         x = frame_to_nchw(_resize(image, size))
+        feeds = {"input": x}
+        style = None
+        if net.config.styles:  # a different style at each size, and a blend of the first two at the last
+            names = net.config.styles
+            style = net.style_weights(names[i % len(names)] if i < len(sizes) - 1 or len(names) == 1
+                                      else {names[0]: 0.5, names[1]: 0.5})
+            feeds["style"] = style.cpu().numpy()
         with torch.inference_mode():
-            ref = net(torch.from_numpy(x).to(device)).float().cpu().numpy()
-        out = session.run(None, {"input": x})[0]
+            ref = net(torch.from_numpy(x).to(device), style).float().cpu().numpy()
+        out = session.run(None, feeds)[0]
         diffs.append(np.abs(np.clip(out, 0, 255) - np.clip(ref, 0, 255)))
     return _report(diffs, sizes, tolerance)
 

@@ -30,6 +30,21 @@ def content_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str, tor
     return sum((F.mse_loss(features[name], target) for name, target in targets.items()), torch.tensor(0.0))
 
 
+def gram_distance(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image mean squared difference between the Gram matrix of N×C×H×W ``features`` and ``target``
+    (N×C×C, or 1×C×C broadcast over the batch): shape N."""
+    gram = gram_matrix(features)
+    return (gram - target.expand_as(gram)).pow(2).mean(dim=(1, 2))
+
+
+def moment_distance(features: torch.Tensor, target_mean: torch.Tensor, target_std: torch.Tensor) -> torch.Tensor:
+    """Per-image squared difference of channel means plus that of channel stds (each N×C×1×1 or 1×C×1×1), mean
+    over channels: shape N. Gram matrices alone can be matched by a few saturated blobs (right second moment,
+    wrong mean); matching the means too rules that out."""
+    mean, std = mean_std(features)
+    return ((mean - target_mean).pow(2) + (std - target_std).pow(2)).mean(dim=(1, 2, 3))
+
+
 def style_loss(
     features: Mapping[str, torch.Tensor],
     target_grams: Mapping[str, torch.Tensor],
@@ -45,9 +60,8 @@ def style_loss(
     """
     total = torch.tensor(0.0)
     for name, target in target_grams.items():
-        gram = gram_matrix(split_tiles(features[name], tiles))
         weight = 1.0 if layer_weights is None else layer_weights[name]
-        total = total + weight * F.mse_loss(gram, target.expand_as(gram))
+        total = total + weight * gram_distance(split_tiles(features[name], tiles), target).mean()
     return total
 
 

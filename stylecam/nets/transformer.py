@@ -9,6 +9,10 @@ the same way (Shi et al. 2016's sub-pixel layout), so every layer runs at 1/F of
 still sees and writes every pixel. The fast tier uses F = 2 (its cost beside the same widths at full resolution:
 benchmarks/nets.py and benchmarks/realtime.py).
 
+``styles``: a network for several styles (Dumoulin et al. 2017's conditional instance normalisation). Every
+normalisation layer holds one scale and shift row per style; the convolutions are shared. ``forward`` takes a
+style-weight vector (N×S): a one-hot row picks a style, a convex mix blends the styles' normalisation parameters.
+
 Convention (pytorch/examples'): input and output are RGB in 0..255. With ``residual_output`` (stylecam's own
 tiers) the network predicts a change added to its input, so an untrained network already returns the photo and
 training only has to learn the style: far fewer steps than learning the identity from scratch, which matters on
@@ -35,6 +39,12 @@ class TransformerConfig:
     end_kernel: int = 9
     residual_output: bool = False
     space_to_depth: int = 1
+    styles: tuple[str, ...] = ()  # names of the styles of a conditional network; () = one style, plain norms
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "styles", tuple(self.styles))  # lists from JSON/model files
+        if len(set(self.styles)) != len(self.styles):
+            raise ValueError(f"duplicate style names in {self.styles}")
 
     @property
     def channels(self) -> tuple[int, int, int]:
@@ -46,18 +56,49 @@ class TransformerConfig:
         """How much the network downsamples: frame sides that are multiples of it need no resize back."""
         return 4 * self.space_to_depth
 
-    def to_dict(self) -> dict[str, int | bool]:
+    def to_dict(self) -> dict[str, int | bool | list[str]]:
         """Plain-dict form for model files and cards."""
-        return asdict(self)
+        return {**asdict(self), "styles": list(self.styles)}
 
 
 TIERS: dict[str, TransformerConfig] = {
     # Johnson et al.'s widths (32/64/128, five residual blocks, 9×9 end layers): the quality tier.
-    "quality": TransformerConfig(residual_output=True),
+    "quality": TransformerConfig(),
     # Real time on two CPU cores (benchmarks/realtime.py): 16/32/64 depthwise on 2×2 pixel blocks.
-    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, residual_output=True,
-                              space_to_depth=2),
+    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, space_to_depth=2),
 }
+
+
+class InstanceNorm(nn.InstanceNorm2d):
+    """Affine instance norm of a one-style network; takes (and ignores) the style weights like :class:`StyleNorm`."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels, affine=True)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:  # noqa: ARG002
+        return super().forward(x)
+
+
+class StyleNorm(nn.Module):
+    """Conditional instance norm (Dumoulin et al. 2017): one scale and shift row per style, mixed by style weights."""
+
+    def __init__(self, channels: int, styles: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(styles, channels))
+        self.shift = nn.Parameter(torch.zeros(styles, channels))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        """Normalise ``x`` (N×C×H×W) and apply ``style`` (N×S or 1×S weights) @ the per-style parameters."""
+        assert style is not None, "a conditional network needs style weights"
+        scale, shift = style @ self.scale, style @ self.shift
+        if style.shape[0] == 1:  # one style vector for the batch: a plain InstanceNormalization op in ONNX
+            return F.instance_norm(x, weight=scale[0], bias=shift[0])
+        return F.instance_norm(x) * scale[:, :, None, None] + shift[:, :, None, None]
+
+
+def make_norm(channels: int, config: TransformerConfig) -> nn.Module:
+    """The normalisation layer a network of ``config`` uses: conditional for several styles, else affine."""
+    return StyleNorm(channels, len(config.styles)) if config.styles else InstanceNorm(channels)
 
 
 class ConvLayer(nn.Module):
@@ -92,17 +133,17 @@ class UpsampleConvLayer(ConvLayer):
 class ResidualBlock(nn.Module):
     """Two 3×3 convolutions with instance norm and an identity shortcut (no activation after the sum)."""
 
-    def __init__(self, channels: int, depthwise: bool = False) -> None:
+    def __init__(self, channels: int, config: TransformerConfig) -> None:
         super().__init__()
-        self.conv1 = ConvLayer(channels, channels, 3, depthwise=depthwise)
-        self.in1 = nn.InstanceNorm2d(channels, affine=True)
-        self.conv2 = ConvLayer(channels, channels, 3, depthwise=depthwise)
-        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+        self.conv1 = ConvLayer(channels, channels, 3, depthwise=config.depthwise)
+        self.in1 = make_norm(channels, config)
+        self.conv2 = ConvLayer(channels, channels, 3, depthwise=config.depthwise)
+        self.in2 = make_norm(channels, config)
         self.relu = nn.ReLU()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.in1(self.conv1(x)))
-        return self.in2(self.conv2(out)) + x
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.relu(self.in1(self.conv1(x), style))
+        return self.in2(self.conv2(out), style) + x
 
 
 def block_kernel(factor: int) -> torch.Tensor:
@@ -129,18 +170,19 @@ class TransformerNet(nn.Module):
         c1, c2, c3 = self.config.channels
         k, dw = self.config.end_kernel, self.config.depthwise
         pixels = 3 * self.config.space_to_depth ** 2
+        cfg = self.config
         self.conv1 = ConvLayer(pixels, c1, k)
-        self.in1 = nn.InstanceNorm2d(c1, affine=True)
+        self.in1 = make_norm(c1, cfg)
         self.conv2 = ConvLayer(c1, c2, 3, 2, dw)
-        self.in2 = nn.InstanceNorm2d(c2, affine=True)
+        self.in2 = make_norm(c2, cfg)
         self.conv3 = ConvLayer(c2, c3, 3, 2, dw)
-        self.in3 = nn.InstanceNorm2d(c3, affine=True)
+        self.in3 = make_norm(c3, cfg)
         for i in range(1, self.config.residual_blocks + 1):
-            self.add_module(f"res{i}", ResidualBlock(c3, dw))
+            self.add_module(f"res{i}", ResidualBlock(c3, cfg))
         self.deconv1 = UpsampleConvLayer(c3, c2, 3, 2, dw)
-        self.in4 = nn.InstanceNorm2d(c2, affine=True)
+        self.in4 = make_norm(c2, cfg)
         self.deconv2 = UpsampleConvLayer(c2, c1, 3, 2, dw)
-        self.in5 = nn.InstanceNorm2d(c1, affine=True)
+        self.in5 = make_norm(c1, cfg)
         self.deconv3 = ConvLayer(c1, pixels, k)
         self.relu = nn.ReLU()
         if self.config.space_to_depth > 1:
@@ -150,27 +192,48 @@ class TransformerNet(nn.Module):
             assert isinstance(output_conv, nn.Conv2d)
             nn.init.constant_(output_conv.bias, 127.5)  # start at mid-grey: the output need not climb from 0
 
-    def body(self, x: torch.Tensor) -> torch.Tensor:
+    def style_weights(self, mix: dict[str, float] | str | None = None) -> torch.Tensor | None:
+        """The 1×S weight vector for a style name or a {name: weight} mix (weights as given; None = the first
+        style); None for a one-style network. Unknown names raise a ValueError listing the styles."""
+        names = self.config.styles
+        if not names:
+            return None
+        chosen = {names[0]: 1.0} if mix is None else {mix: 1.0} if isinstance(mix, str) else mix
+        unknown = [name for name in chosen if name not in names]
+        if unknown:
+            raise ValueError(f"unknown style {', '.join(unknown)}; this network has: {', '.join(names)}")
+        weights = torch.zeros(1, len(names), device=next(self.parameters()).device)
+        for name, weight in chosen.items():
+            weights[0, names.index(name)] = weight
+        return weights
+
+    def body(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Everything but the residual sum; for sides not divisible by the stride the result is a few px off."""
         if self.config.space_to_depth == 1:
-            return self.layers(x)
+            return self.layers(x, style)
         f = self.config.space_to_depth
-        return F.conv_transpose2d(self.layers(F.conv2d(x, self.block_kernel, stride=f)), self.block_kernel, stride=f)
+        folded = F.conv2d(x, self.block_kernel, stride=f)
+        return F.conv_transpose2d(self.layers(folded, style), self.block_kernel, stride=f)
 
-    def layers(self, x: torch.Tensor) -> torch.Tensor:
+    def layers(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """The convolutional layers, input to output convolution."""
-        y = self.relu(self.in1(self.conv1(x)))
-        y = self.relu(self.in2(self.conv2(y)))
-        y = self.relu(self.in3(self.conv3(y)))
+        y = self.relu(self.in1(self.conv1(x), style))
+        y = self.relu(self.in2(self.conv2(y), style))
+        y = self.relu(self.in3(self.conv3(y), style))
         for i in range(1, self.config.residual_blocks + 1):
-            y = getattr(self, f"res{i}")(y)
-        y = self.relu(self.in4(self.deconv1(y)))
-        y = self.relu(self.in5(self.deconv2(y)))
+            y = getattr(self, f"res{i}")(y, style)
+        y = self.relu(self.in4(self.deconv1(y), style))
+        y = self.relu(self.in5(self.deconv2(y), style))
         return self.deconv3(y)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Stylize RGB images in 0..255 (N×3×H×W); the output is unclamped, nominally 0..255."""
-        y = self.body(x)
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Stylize RGB images in 0..255 (N×3×H×W); the output is unclamped, nominally 0..255.
+
+        ``style``: N×S or 1×S style weights of a conditional network (default: its first style); ignored otherwise.
+        """
+        if style is None and self.config.styles:
+            style = self.style_weights()
+        y = self.body(x, style)
         if y.shape[-2:] != x.shape[-2:]:
             y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return y + x if self.config.residual_output else y
@@ -231,3 +294,51 @@ def fold_into_blocks(net: TransformerNet, factor: int) -> TransformerNet:
     state["deconv3.conv2d.bias"] = state["deconv3.conv2d.bias"].repeat_interleave(blocks)
     folded.load_state_dict(state)
     return folded
+
+
+def tier_of(config: TransformerConfig) -> str:
+    """The name of the tier ``config`` is (whatever its styles), or ``custom``."""
+    return next((name for name, tier in TIERS.items() if tier == replace(config, styles=())), "custom")
+
+
+def with_styles(net: TransformerNet, names: tuple[str, ...]) -> TransformerNet:
+    """``net``'s architecture and shared weights holding the styles ``names``.
+
+    A style ``net`` already has keeps its normalisation rows; a new one starts from the mean of ``net``'s rows (or
+    from a one-style network's own norms), so it first looks like a blend of what the network knew. The shared
+    convolutions are copied unchanged.
+    """
+    result = TransformerNet(replace(net.config, styles=names))
+    state = net.state_dict()
+    own = result.state_dict()
+    for key in own:
+        if key.endswith((".scale", ".shift")) and key not in state:  # from a one-style network's .weight/.bias
+            source = state[key[: -len("scale")] + "weight"] if key.endswith(".scale") else state[key[: -len("shift")] + "bias"]
+            own[key] = source.unsqueeze(0).repeat(len(names), 1)
+        elif key.endswith((".scale", ".shift")):
+            rows = state[key]
+            mean = rows.mean(0)
+            own[key] = torch.stack([rows[net.config.styles.index(n)] if n in net.config.styles else mean
+                                    for n in names])
+        else:
+            own[key] = state[key]
+    result.load_state_dict(own)
+    return result
+
+
+def add_style(net: TransformerNet, name: str) -> TransformerNet:
+    """``net`` with one more style ``name`` at the end (see :func:`with_styles`)."""
+    return with_styles(net, (*net.config.styles, name))
+
+
+def freeze_all_but_style(net: TransformerNet, index: int) -> None:
+    """Leave only style ``index``'s normalisation scales and shifts trainable: every other weight of ``net`` stops
+    taking gradients, and the other styles' rows get a zero gradient (so Adam leaves them exactly as they were)."""
+    mask = torch.zeros(len(net.config.styles), 1)
+    mask[index] = 1.0
+    for module in net.modules():
+        for param in module.parameters(recurse=False):
+            if isinstance(module, StyleNorm):
+                param.register_hook(lambda grad: grad * mask.to(grad.device))
+            else:
+                param.requires_grad_(False)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 STRENGTH_STEP = 0.1
+BLEND_STEP = 0.1
 
 
 @dataclass(frozen=True)
@@ -30,22 +31,28 @@ TOGGLE_SMOOTHING = Action("toggle_smoothing")
 SNAPSHOT = Action("snapshot")
 TOGGLE_RECORDING = Action("toggle_recording")
 TOGGLE_OVERLAY = Action("toggle_overlay")
+CYCLE_BLEND = Action("cycle_blend")
+MORE_BLEND = Action("more_blend")
+LESS_BLEND = Action("less_blend")
 QUIT = Action("quit")
 
 KEYMAP: dict[str, Action] = {
     "n": NEXT_STYLE, "p": PREV_STYLE,
     "+": STRONGER, "=": STRONGER, "-": WEAKER, "_": WEAKER,
+    "b": CYCLE_BLEND, "]": MORE_BLEND, "[": LESS_BLEND,
     "c": TOGGLE_COLOR, "t": TOGGLE_SMOOTHING, "s": SNAPSHOT, "r": TOGGLE_RECORDING, "h": TOGGLE_OVERLAY,
     "q": QUIT, "escape": QUIT,
     **{str(i): Action("select_style", i - 1) for i in range(1, 10)},
 }
 
-HELP = ("keys: n/p next/previous style, 1-9 pick a style, +/- strength, c colour preservation, "
+HELP = ("keys: n/p next/previous style, 1-9 pick a style, b blend in another style of the network, [/] blend "
+        "amount, +/- strength, c colour preservation, "
         "t temporal smoothing, s snapshot, r record, h overlay, q or Esc quit")
 
 # Tk keysyms that are not the character they type (the numeric keypad, named punctuation).
 _TK_NAMES = {
     "escape": "escape", "plus": "+", "equal": "=", "minus": "-", "underscore": "_",
+    "bracketleft": "[", "bracketright": "]",
     "kp_add": "+", "kp_subtract": "-", **{f"kp_{i}": str(i) for i in range(10)},
 }
 
@@ -78,6 +85,8 @@ class Controllable(Protocol):
     def next_style(self, step: int) -> None: ...
     def select_style(self, index: int) -> None: ...
     def change_strength(self, delta: float) -> None: ...
+    def cycle_blend(self) -> None: ...
+    def change_blend(self, delta: float) -> None: ...
     def toggle_color(self) -> None: ...
     def toggle_smoothing(self) -> None: ...
     def snapshot(self) -> None: ...
@@ -109,6 +118,10 @@ class KeyHandler:
             target.change_strength(STRENGTH_STEP)
         elif action is WEAKER:
             target.change_strength(-STRENGTH_STEP)
+        elif action is MORE_BLEND:
+            target.change_blend(BLEND_STEP)
+        elif action is LESS_BLEND:
+            target.change_blend(-BLEND_STEP)
         else:
             getattr(target, action.name)()
         return action

@@ -156,10 +156,11 @@ class LiveSession:
         """The overlay's lines and highlighted message; None when it is hidden."""
         if not self.overlay:
             return None
-        entry, backend = self.styles.current, self.styles.backend
+        backend = self.styles.backend
         width, height = self.options.processing_size
         lines = [
-            f"{entry.label} ({self.styles.index + 1}/{len(self.styles.entries)})  {backend.name} on {backend.device}",
+            f"{self.styles.describe()} ({self.styles.index + 1}/{len(self.styles.entries)})  {backend.name} on "
+            f"{backend.device}",
             f"{self.stats.live_fps():.1f} fps  latency {self.stats.live_latency_ms():.0f} ms  at {width}x{height}",
         ]
         flags = [f"strength {round(100 * self.strength)}%"]
@@ -192,6 +193,12 @@ class LiveSession:
     def change_strength(self, delta: float) -> None:
         self.strength = round(min(1.0, max(0.0, self.strength + delta)), 2)
         self.say(f"strength {round(100 * self.strength)}%")
+
+    def cycle_blend(self) -> None:
+        self.say(self.styles.cycle_blend())
+
+    def change_blend(self, delta: float) -> None:
+        self.say(self.styles.change_blend(delta))
 
     def toggle_color(self) -> None:
         self.preserve_color = not self.preserve_color

@@ -1,8 +1,10 @@
 """The styles a live session can switch between, and the backends that run them.
 
-- Johnson (``--style NAME|PATH …``): one trained network per style, each opened with
-  :func:`~stylecam.realtime.backends.select.open_backend` the first time it is shown (in the background: the
-  feed keeps the old style until the new one is ready) and kept open for switching back.
+- Johnson (``--style NAME|PATH …``): each model file is opened with
+  :func:`~stylecam.realtime.backends.select.open_backend` the first time one of its styles is shown (in the
+  background: the feed keeps the old style until the new one is ready) and kept open for switching back. The
+  styles of one several-style network share its backend: switching among them, or blending two of them
+  (:meth:`StyleBank.cycle_blend`, :meth:`StyleBank.change_blend`), only changes its style weights.
 - AdaIN (``--style-image IMG …`` with a decoder): one backend, its style image swapped with ``set_style``.
 
 A backend that fails — to load on the backend asked for, or on a frame — is replaced by PyTorch with a notice
@@ -33,6 +35,16 @@ class StyleEntry:
     label: str
     model: str | None = None
     image: Path | None = None
+    file: Path | None = None  # the Johnson model file (styles of one several-style network share it)
+    style: str | None = None  # the style within a several-style network
+
+
+def johnson_entry(name: str) -> StyleEntry:
+    """The entry for a zoo name or model file (ModelError for unknown names, listing what there is)."""
+    from stylecam import zoo
+
+    path, style = zoo.resolve_style(name)
+    return StyleEntry(Path(name).stem if Path(name).suffix else name, model=name, file=path.resolve(), style=style)
 
 
 def johnson_styles(names: Sequence[str]) -> tuple[list[StyleEntry], int]:
@@ -40,14 +52,13 @@ def johnson_styles(names: Sequence[str]) -> tuple[list[StyleEntry], int]:
     zoo (sorted), starting at it. Returns (entries, start index); ModelError for unknown names."""
     from stylecam import zoo
 
-    entries: list[StyleEntry] = []
-    for name in names:
-        zoo.resolve_model(name)  # unknown names fail now, listing what there is
-        entries.append(StyleEntry(Path(name).stem if Path(name).suffix else name, model=name))
+    entries = [johnson_entry(name) for name in names]
     if len(entries) > 1:
         return entries, 0
     chosen = entries[0]
-    zoo_entries = [StyleEntry(e.name, model=e.name) for e in zoo.list_models() if e.kind == "johnson"]
+    # every style once: a several-style network's own file-name entry stands for its first style, listed already
+    zoo_entries = [johnson_entry(e.name) for e in zoo.list_models()
+                   if e.kind == "johnson" and not (e.styles and e.style is None)]
     if chosen.model in {e.model for e in zoo_entries}:
         return zoo_entries, [e.model for e in zoo_entries].index(chosen.model)
     return [chosen, *zoo_entries], 0
@@ -121,6 +132,11 @@ class GuardedBackend:
         return str(getattr(self.backend, "detail", ""))
 
     @property
+    def mix(self) -> Any:
+        """The style weights of a several-style network's backend (None otherwise)."""
+        return getattr(self.backend, "mix", None)
+
+    @property
     def alpha(self) -> float:
         return float(getattr(self.backend, "alpha", 1.0))
 
@@ -153,9 +169,11 @@ class GuardedBackend:
 class StyleBank:
     """The current style's backend, switching in the background.
 
-    ``opener(entry)`` returns a ready backend for a Johnson entry. For AdaIN, ``adain`` is the one backend and
-    entries are switched with its ``set_style``. ``status`` is a short message for the overlay while a style
-    loads or after it failed; ``on_switch`` is called (from the loading thread) once a new style is live.
+    ``opener(entry)`` returns a ready backend for a Johnson entry; entries with the same ``file`` share it. For
+    AdaIN, ``adain`` is the one backend and entries are switched with its ``set_style``. ``status`` is a short
+    message for the overlay while a style loads or after it failed; ``on_switch`` is called (from the loading
+    thread) once a new style is live. ``blend`` (an entry index and an amount 0..1) mixes a second style of the
+    same several-style network into the current one.
     """
 
     def __init__(self, entries: list[StyleEntry], start: int, opener: Callable[[StyleEntry], Backend] | None = None,
@@ -170,7 +188,8 @@ class StyleBank:
         self.index = start % len(entries)
         self.status = ""
         self.on_switch: Callable[[int], None] | None = None
-        self._opened: dict[int, Backend] = {}
+        self._opened: dict[Any, Backend] = {}
+        self.blend: tuple[int, float] | None = None
         self._lock = threading.Lock()
         self._pending: int | None = None
         self._loader: threading.Thread | None = None
@@ -190,10 +209,65 @@ class StyleBank:
             assert entry.image is not None
             self.adain.set_style(entry.image)  # type: ignore[attr-defined]
             return self.adain
-        if index not in self._opened:
+        key = entry.file or index
+        if key not in self._opened:
             assert self.opener is not None
-            self._opened[index] = self.opener(entry)
-        return self._opened[index]
+            self._opened[key] = self.opener(entry)
+        return self._opened[key]
+
+    def blend_partners(self) -> list[int]:
+        """Indices of the other styles of the current style's several-style network (what it can blend with)."""
+        current = self.current
+        if current.style is None:
+            return []
+        return [i for i, e in enumerate(self.entries) if e.file == current.file and e.style is not None
+                and e.style != current.style]
+
+    def set_blend(self, style: str, amount: float) -> None:
+        """Blend ``style`` (another style of the current network) in at ``amount``; UsageError otherwise."""
+        partners = {self.entries[i].style: i for i in self.blend_partners()}
+        if style not in partners:
+            have = ", ".join(str(name) for name in partners) or "none: it is not a several-style network"
+            raise UsageError(f"--blend {style}: {self.current.label} can blend with {have}")
+        self.blend = (partners[style], amount)
+
+    def cycle_blend(self) -> str:
+        """Blend the next partner style in (at the current amount, else half); after the last, stop blending.
+        Returns a line saying what now runs."""
+        partners = self.blend_partners()
+        if not partners:
+            self.blend = None
+            return f"{self.current.label} cannot be blended (not a style of a several-style network)"
+        amount = self.blend[1] if self.blend else 0.5
+        following = [i for i in partners if self.blend is None or i > self.blend[0]]
+        self.blend = (following[0], amount) if following else None
+        return self.describe()
+
+    def change_blend(self, delta: float) -> str:
+        """Change the blend amount by ``delta`` (kept within 0..1); a line saying what now runs."""
+        if self.blend is None:
+            return "no blend: press b to blend in another style"
+        self.blend = (self.blend[0], round(min(1.0, max(0.0, self.blend[1] + delta)), 2))
+        return self.describe()
+
+    def describe(self) -> str:
+        """The current style, with the blended one and its share."""
+        if self.blend is None or self.blend[0] not in self.blend_partners():
+            return self.current.label
+        partner, amount = self.blend
+        return f"{self.current.label} + {round(100 * amount)}% {self.entries[partner].label}"
+
+    def mix_for(self, index: int) -> dict[str, float] | None:
+        """The style weights entry ``index`` runs with (its style, and the blend's partner if any)."""
+        entry = self.entries[index]
+        if entry.style is None:
+            return None
+        if self.blend is None or index != self.index or self.blend[0] not in self.blend_partners():
+            return {entry.style: 1.0}
+        partner, amount = self.blend
+        other = self.entries[partner].style
+        assert other is not None
+        return {entry.style: 1.0 - amount, other: amount}
 
     def select(self, index: int) -> None:
         """Switch to style ``index`` (wrapping around); loads in the background if it is not open yet."""
@@ -246,4 +320,7 @@ class StyleBank:
             backend, index = self.backend, self.index
         if self.adain is not None:
             backend.alpha = strength  # type: ignore[attr-defined]
+        mix, style_mix = self.mix_for(index), getattr(backend, "mix", None)
+        if mix is not None and style_mix is not None and style_mix.names:
+            style_mix.set(mix)
         return backend.run(frame), index

@@ -22,10 +22,11 @@ from stylecam.stylize.gatys import GatysSettings, gatys
 COLOR_MODES = ("luminance", "histogram")
 
 
-def run_transformer(net: TransformerNet, image: torch.Tensor) -> torch.Tensor:
-    """One feed-forward pass of a Johnson network on RGB 0..1 images (its own convention is 0..255)."""
+def run_transformer(net: TransformerNet, image: torch.Tensor, mix: dict[str, float] | None = None) -> torch.Tensor:
+    """One feed-forward pass of a Johnson network on RGB 0..1 images (its own convention is 0..255); ``mix``: the
+    styles of a several-style network and their weights (default its first style)."""
     with torch.inference_mode():
-        return (net(image * 255.0) / 255.0).clamp(0.0, 1.0)
+        return (net(image * 255.0, net.style_weights(mix)) / 255.0).clamp(0.0, 1.0)
 
 
 def _luminance_rgb(image: torch.Tensor) -> torch.Tensor:
@@ -41,13 +42,14 @@ def _match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor
 
 @dataclass
 class JohnsonMethod:
-    """A trained feed-forward network (one style)."""
+    """A trained feed-forward network (one style, or a mix of the styles of a several-style network)."""
 
     net: TransformerNet
     preserve_color: str | None = None
+    mix: dict[str, float] | None = None
 
     def __call__(self, content: torch.Tensor) -> torch.Tensor:
-        out = run_transformer(self.net, content)
+        out = run_transformer(self.net, content, self.mix)
         if self.preserve_color == "luminance":
             return transfer_luminance(out, content)
         if self.preserve_color == "histogram":

@@ -52,6 +52,9 @@ class Task(Protocol):
     def samples(self, step: int) -> Any:
         """Write sample stylizations of the fixed validation photos (rank 0 only)."""
 
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
+        """The trainable parameters as optimiser groups, each with its learning rate."""
+
 
 @dataclass
 class LoopSettings:
@@ -169,7 +172,8 @@ def _out_of_time(settings: LoopSettings, started: float, dist: Distributed) -> b
 
 
 def _mean_recent(history: list[dict[str, float]], last: int = 50) -> dict[str, float]:
-    recent = history[-last:]
+    """Mean of each loss term over the last ``last`` steps (the terms of the last step: a warm-up has others)."""
+    recent = [h for h in history[-last:] if h.keys() == history[-1].keys()]
     keys = recent[0].keys() if recent else []
     return {k: sum(h[k] for h in recent) / len(recent) for k in keys if k != "step"}
 
@@ -186,7 +190,7 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = settings.run_dir / CHECKPOINT_NAME
     model = task.model.to(settings.device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
+    optimizer = torch.optim.Adam(task.parameter_groups(settings.lr), lr=settings.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(
         optimizer, step_size=settings.lr_decay_every or 10**12, gamma=settings.lr_decay
     )

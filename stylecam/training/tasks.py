@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -13,89 +14,198 @@ from torch import nn
 from stylecam.imaging.io import write_image
 from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.tensors import to_image
-from stylecam.losses.perceptual import adain_style_loss, content_loss, gram_matrix, style_loss, tv_loss
+from stylecam.losses.perceptual import (adain_style_loss, content_loss, gram_distance, gram_matrix, mean_std,
+                                        moment_distance, split_tiles, tv_loss)
 from stylecam.losses.temporal import warp
 from stylecam.nets.adain import AdaINDecoder, adain
-from stylecam.nets.transformer import TransformerNet
+from stylecam.nets.transformer import InstanceNorm, StyleNorm, TransformerNet
 from stylecam.nets.vgg import VGGFeatures
 from stylecam.training.data import PhotoDataset, batch_indices
 from stylecam.training.warps import border_mask, random_flow
 
 JOHNSON_CONTENT_LAYERS = ("relu2_2",)
-JOHNSON_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+REFERENCE_PHOTOS = 16  # training photos whose own style distance sets each style's loss unit
 
 
 @dataclass
 class JohnsonWeights:
-    """Loss weights of Johnson training (in stylecam's loss units; see README)."""
+    """Loss weights of Johnson training, on scale-free terms (see :class:`JohnsonTask`)."""
 
     content: float = 1.0
-    style: float = 2.0  # for the 4×4 tiled Gram loss; 10 suited the untiled one
-    tv: float = 1e4
+    style: float = 10.0
+    moments: float = 10.0
+    tv: float = 10.0
     temporal: float = 0.0
-    style_tiles: int = 4  # match the style Gram in each cell of a 4×4 grid (see perceptual.style_loss)
+    style_tiles: int = 1  # >1: match the style Gram in each cell of an N×N grid (see perceptual.style_loss)
+    warmup: int = 0  # first steps learn to reconstruct the photos (pixel L1), without VGG
+    norm_lr_scale: float = 5.0  # the normalisation layers (where the styles live) learn this much faster
 
 
-def _write_samples(run_dir: Path, step: int, rows: list[tuple[str, torch.Tensor]]) -> None:
+def _write_samples(run_dir: Path, step: int, rows: list[tuple[str, torch.Tensor]], suffix: str = "") -> None:
     folder = run_dir / "samples"
     folder.mkdir(exist_ok=True)
     sheet = contact_sheet([[(name, to_image(t)) for name, t in rows]], height=192)
-    write_image(folder / f"step_{step:07d}.jpg", sheet)
+    write_image(folder / f"step_{step:07d}{suffix}.jpg", sheet)
+
+
+@dataclass
+class StyleTargets:
+    """What the losses compare against, per style: Gram matrices and channel moments by layer (S×… stacks), and
+    each style's distances from natural photos, which make every style's loss a ratio near 1 for a photo."""
+
+    grams: dict[str, torch.Tensor]
+    means: dict[str, torch.Tensor]
+    stds: dict[str, torch.Tensor]
+    gram_unit: torch.Tensor  # S
+    moment_unit: torch.Tensor  # S
+
+    def to(self, device: torch.device) -> StyleTargets:
+        """The same targets on ``device``."""
+        move = lambda d: {k: v.to(device) for k, v in d.items()}  # noqa: E731
+        return StyleTargets(move(self.grams), move(self.means), move(self.stds), self.gram_unit.to(device),
+                            self.moment_unit.to(device))
+
+
+def style_distances(features: dict[str, torch.Tensor], targets: StyleTargets,
+                    index: torch.Tensor, tiles: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image (Gram, moment) distances of ``features`` from style ``index[i]``, averaged over the layers, in
+    raw units: shapes N and N."""
+    grams = moments = torch.zeros((), device=index.device)
+    for name, gram in targets.grams.items():
+        target = gram[index].repeat_interleave(tiles * tiles, 0)
+        per_tile = gram_distance(split_tiles(features[name], tiles), target)
+        grams = grams + per_tile.view(index.shape[0], -1).mean(1) / len(targets.grams)
+        moments = moments + moment_distance(features[name], targets.means[name][index],
+                                            targets.stds[name][index]) / len(targets.grams)
+    return grams, moments
+
+
+@torch.no_grad()
+def style_targets(vgg: VGGFeatures, styles: Sequence[torch.Tensor], layers: Sequence[str],
+                  photos: torch.Tensor) -> StyleTargets:
+    """Targets of each style image (1×3×H×W, 0..1) at ``layers``, with units from ``photos`` (N×3×S×S)."""
+    grams: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
+    means: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
+    stds: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
+    for style in styles:
+        for name, f in vgg(style, layers).items():
+            mean, std = mean_std(f)
+            grams[name].append(gram_matrix(f)[0])
+            means[name].append(mean[0])
+            stds[name].append(std[0])
+    stack = lambda d: {k: torch.stack(v) for k, v in d.items()}  # noqa: E731
+    raw = StyleTargets(stack(grams), stack(means), stack(stds), torch.ones(len(styles)), torch.ones(len(styles)))
+    features = vgg(photos, layers)
+    gram_unit, moment_unit = [], []
+    for s in range(len(styles)):
+        g, m = style_distances(features, raw, torch.full((photos.shape[0],), s, dtype=torch.long))
+        gram_unit.append(g.mean())
+        moment_unit.append(m.mean())
+    raw.gram_unit, raw.moment_unit = torch.stack(gram_unit), torch.stack(moment_unit)
+    return raw
 
 
 class JohnsonTask:
-    """Perceptual-loss training of a :class:`TransformerNet` for one style image (Johnson et al. 2016)."""
+    """Perceptual-loss training of a :class:`TransformerNet` for one or several styles (Johnson et al. 2016;
+    several: Dumoulin et al. 2017's conditional instance norm, each image of a batch with its own style).
 
-    def __init__(self, net: TransformerNet, vgg: VGGFeatures, style: torch.Tensor, weights: JohnsonWeights,
+    Every term is scale-free, so one set of weights serves every style: the Gram and the channel-moment
+    distances to the style (Gatys' layers) are divided by those of natural photos to the same style (a photo
+    scores 1), the content distance by the photos' own feature energy. ``trained_styles`` limits which styles
+    the batches cycle through (adding a style to a trained network trains only the new one).
+    """
+
+    def __init__(self, net: TransformerNet, vgg: VGGFeatures, styles: Sequence[torch.Tensor], weights: JohnsonWeights,
                  content_layers: Sequence[str] | None, style_layers: Sequence[str] | None,
-                 val_images: Sequence[torch.Tensor], run_dir: Path, seed: int) -> None:
+                 val_images: Sequence[torch.Tensor], run_dir: Path, seed: int, unit_photos: torch.Tensor,
+                 trained_styles: Sequence[int] | None = None) -> None:
         self.model = net
         self.vgg = vgg
         self.weights = weights
         self.content_layers = list(content_layers or vgg.preferred(JOHNSON_CONTENT_LAYERS))
         self.style_layers = list(style_layers or vgg.preferred(JOHNSON_STYLE_LAYERS))
         vgg.check_layers(self.content_layers + self.style_layers)
+        self.trained_styles = list(trained_styles if trained_styles is not None else range(len(styles)))
+        if len(styles) != len(self.trained_styles) or max(self.trained_styles) >= max(1, len(net.config.styles)):
+            raise ValueError(f"{len(styles)} style images for styles {self.trained_styles} of a network of "
+                             f"{max(1, len(net.config.styles))} style(s)")
+        self.targets = style_targets(vgg, styles, self.style_layers, unit_photos)
         with torch.no_grad():
-            self.grams = {k: gram_matrix(v) for k, v in vgg(style, self.style_layers).items()}
+            content = vgg(unit_photos, self.content_layers)
+            self.content_unit = sum(f.pow(2).mean().item() for f in content.values())
         self.val_images = list(val_images)
         self.run_dir = run_dir
         self.seed = seed
 
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
+        """Trainable convolutions at ``lr``, normalisation scales and shifts at ``lr`` × ``norm_lr_scale``."""
+        norms = {id(p) for m in self.model.modules() if isinstance(m, (InstanceNorm, StyleNorm))
+                 for p in m.parameters(recurse=False)}
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        groups = [{"params": [p for p in trainable if id(p) not in norms], "lr": lr},
+                  {"params": [p for p in trainable if id(p) in norms], "lr": lr * self.weights.norm_lr_scale}]
+        return [g for g in groups if g["params"]]
+
+    def style_index(self, batch_size: int, step: int) -> torch.Tensor:
+        """Which of the trained styles (positions in ``styles``) each image of batch ``step`` learns, in turn."""
+        count = len(self.trained_styles)
+        return torch.tensor([(step * batch_size + i) % count for i in range(batch_size)])
+
+    def _style_input(self, index: torch.Tensor, device: torch.device) -> torch.Tensor | None:
+        """One-hot style weights of the network for trained-style positions ``index`` (None: a one-style net)."""
+        if not self.model.config.styles:
+            return None
+        chosen = torch.tensor(self.trained_styles)[index.cpu()]
+        return F.one_hot(chosen, len(self.model.config.styles)).float().to(device)
+
     def losses(self, model: nn.Module, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        """Content, Gram style, TV and (optionally) temporal-stability terms, weighted."""
+        """Content, style (Gram and moments), TV and optional temporal terms, weighted; pixels during warm-up."""
+        index = self.style_index(batch.shape[0], step).to(batch.device)
+        style = self._style_input(index, batch.device)
+        output = model(batch * 255.0, style) / 255.0
+        if step < self.weights.warmup:
+            return {"warmup": F.l1_loss(output, batch)}
         self.vgg.to(batch.device)
-        grams = {k: v.to(batch.device) for k, v in self.grams.items()}
-        output = model(batch * 255.0) / 255.0
+        targets = self.targets.to(batch.device)
         features = self.vgg(output, self.content_layers + self.style_layers)
         with torch.no_grad():
-            targets = self.vgg(batch, self.content_layers)
+            content_targets = self.vgg(batch, self.content_layers)
+        grams, moments = style_distances(features, targets, index, self.weights.style_tiles)
         terms = {
-            "content": self.weights.content * content_loss(features, targets),
-            "style": self.weights.style * style_loss(features, grams, tiles=self.weights.style_tiles),
-            "tv": self.weights.tv * tv_loss(output),
+            "content": self.weights.content * content_loss(features, content_targets) / self.content_unit,
+            "style": self.weights.style * (grams / targets.gram_unit[index]).mean(),
+            "moments": self.weights.moments * (moments / targets.moment_unit[index]).mean(),
         }
+        if self.weights.tv > 0:
+            terms["tv"] = self.weights.tv * tv_loss(output)
         if self.weights.temporal > 0:
-            terms["temporal"] = self.weights.temporal * self._temporal(model, batch, output, step)
+            terms["temporal"] = self.weights.temporal * self._temporal(model, batch, output, style, step)
         return terms
 
-    def _temporal(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, step: int) -> torch.Tensor:
+    def _temporal(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
+                  step: int) -> torch.Tensor:
         """The output for a warped input should equal the warped output (masked away from the borders)."""
         n, _, h, w = batch.shape
         generator = torch.Generator().manual_seed(self.seed * 7919 + step)
         flow = random_flow(n, h, w, generator).to(batch.device)
-        warped_output = model(warp(batch, flow) * 255.0) / 255.0
+        warped_output = model(warp(batch, flow) * 255.0, style) / 255.0
         mask = border_mask(h, w, margin=8, device=batch.device)
         return (mask * (warped_output - warp(output, flow)).pow(2)).mean()
 
     @torch.no_grad()
     def samples(self, step: int) -> None:
-        """Stylize the fixed validation photos with the current network."""
+        """Stylize the fixed validation photos with the current network, one row per trained style (at most 4)."""
         self.model.eval()
-        rows = [(f"step {step}", (self.model(img.to(next(self.model.parameters()).device) * 255.0) / 255.0)
-                 .clamp(0, 1).cpu()) for img in self.val_images]
+        device = next(self.model.parameters()).device
+        names = self.model.config.styles or ("",)
+        for position, s in list(enumerate(self.trained_styles))[:4]:
+            style = self._style_input(torch.tensor([position]), device)
+            rows = [(f"{names[s]} step {step}".strip(),
+                     (self.model(img.to(device) * 255.0, style) / 255.0).clamp(0, 1).cpu()) for img in self.val_images]
+            _write_samples(self.run_dir, step, rows, suffix=f"_{names[s]}" if names[s] else "")
         self.model.train()
-        _write_samples(self.run_dir, step, rows)
 
 
 class AdaINTask:
@@ -139,6 +249,10 @@ class AdaINTask:
                 {k: output_features[k] for k in self.style_layers}, {k: style_features[k] for k in self.style_layers}
             ),
         }
+
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
+        """All decoder parameters at ``lr``."""
+        return [{"params": list(self.model.parameters()), "lr": lr}]
 
     @torch.no_grad()
     def samples(self, step: int) -> None:

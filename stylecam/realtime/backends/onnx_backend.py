@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from stylecam.errors import ModelError, UsageError
-from stylecam.realtime.backends.base import frame_to_nchw, nchw_to_frame
+from stylecam.realtime.backends.base import StyleMix, frame_to_nchw, nchw_to_frame
 
 TRT_PROVIDER = "TensorrtExecutionProvider"
 CUDA_PROVIDER = "CUDAExecutionProvider"
@@ -155,9 +155,14 @@ class OnnxBackend:
         self.path = Path(path)
         self.session, self.metadata = open_session(self.path, device, threads, fp16)
         inputs = self.session.get_inputs()
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ModelError(f"{self.path} is not a single-image style network graph "
-                             f"({len(inputs)} inputs: {', '.join(i.name for i in inputs)})")
+        names = [i.name for i in inputs]
+        if len(inputs[0].shape) != 4 or names not in (["input"], ["input", "style"]):
+            raise ModelError(f"{self.path} is not a style network graph "
+                             f"({len(inputs)} inputs: {', '.join(names)})")
+        self.mix = StyleMix(self.metadata.get("styles") or [] if len(names) == 2 else [])
+        if len(names) == 2 and len(self.mix.names) != inputs[1].shape[-1]:
+            raise ModelError(f"{self.path}: its metadata names {len(self.mix.names)} styles for a style input of "
+                             f"{inputs[1].shape[-1]}")
         self.provider = self.session.get_providers()[0]
         self.device = "cuda" if self.provider in GPU_PROVIDERS else "cpu"
         self._input = inputs[0].name
@@ -172,7 +177,10 @@ class OnnxBackend:
         x = frame_to_nchw(fit_frame(frame, self.static_size))
         if self.scale != 255:
             x *= self.scale / 255
-        y = self.session.run(None, {self._input: x.astype(self._dtype, copy=False)})[0]
+        feeds = {self._input: x.astype(self._dtype, copy=False)}
+        if self.mix.names:
+            feeds["style"] = self.mix.vector
+        y = self.session.run(None, feeds)[0]
         y = y.astype(np.float32, copy=False)
         if self.scale != 255:
             y = y * (255 / self.scale)

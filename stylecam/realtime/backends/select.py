@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from stylecam.errors import ModelError, StylecamError, UsageError
 from stylecam.files import file_sha256
 from stylecam.log import notice
+from stylecam.nets.style_mix import style_mix
 from stylecam.realtime.backends.base import Backend
 
 if TYPE_CHECKING:
@@ -32,11 +33,13 @@ ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 @dataclass(frozen=True)
 class ModelSource:
-    """What ``model`` names: ``kind`` is johnson, adain_decoder, onnx or engine."""
+    """What ``model`` names: ``kind`` is johnson, adain_decoder, onnx or engine; ``style``, the style of a
+    several-style network that a zoo name stands for (None: the network's first, or a one-style model)."""
 
     kind: str
     path: Path
     label: str
+    style: str | None = None
 
 
 def resolve_source(model: str) -> ModelSource:
@@ -55,7 +58,7 @@ def resolve_source(model: str) -> ModelSource:
         return ModelSource(str(read_model_file(path)["kind"]), path, path.stem)
     for entry in zoo.list_models():
         if entry.name == model:
-            return ModelSource(entry.kind, entry.path, entry.name)
+            return ModelSource(entry.kind, entry.path, entry.name, entry.style)
     zoo.resolve_model(model)  # raises the zoo's error listing the available names
     raise ModelError(f"unknown model '{model}'")
 
@@ -85,8 +88,9 @@ class CompiledTorchBackend:
     def __init__(self, net: Any, device: Any) -> None:
         from stylecam.realtime.backends.torch_backend import TorchBackend
 
-        self._compiled: Any = TorchBackend(net, device, compile=True)
         self._eager = TorchBackend(net, device)
+        self._compiled: Any = TorchBackend(net, device, compile=True, mix=self._eager.mix)
+        self.mix = self._eager.mix
         self.device = self._eager.device
         self.compiled = True
         self.detail = "PyTorch, torch.compile"
@@ -228,12 +232,13 @@ def describe(backend: Backend) -> str:
 
 def open_backend(model: str, backend: str = "auto", device: str = "auto", *, style: Any = None,
                  alpha: float = 1.0, compile: bool = False, vgg_weights: str | None = None,
-                 threads: int | None = None) -> Backend:
+                 threads: int | None = None, blend: tuple[str, float] | None = None) -> Backend:
     """A ready :class:`Backend` for ``model`` (zoo name, ``.pth``, ``.onnx``, ``.engine``/``.plan``).
 
     ``backend`` is one of :data:`BACKEND_CHOICES`; ``device`` auto, cpu, cuda[:N] or mps. For AdaIN decoders and
     graphs, ``style`` (RGB uint8 array or image file) and ``alpha`` set the style (also later via ``set_style``
-    and the ``alpha`` attribute). ``compile`` asks the torch backend for ``torch.compile``. Prints one notice
+    and the ``alpha`` attribute). A several-style network runs the style its zoo name stands for (else its
+    first) with ``blend`` (another of its styles, that style's share) mixed in; the backend's ``mix`` changes it. ``compile`` asks the torch backend for ``torch.compile``. Prints one notice
     naming the backend chosen; with ``auto``, a candidate that fails is reported and the next one tried.
     """
     if backend not in BACKEND_CHOICES:
@@ -259,6 +264,10 @@ def open_backend(model: str, backend: str = "auto", device: str = "auto", *, sty
                 reason = f"{type(exc).__name__}: {reason}"
             notice(f"{candidate} backend unavailable ({reason[:200]}); trying {candidates[index + 1]}")
             continue
+        weights = getattr(opened, "mix", None)
+        chosen = style_mix(weights.names if weights is not None else (), source.style, blend)
+        if chosen is not None:
+            weights.set(chosen)
         notice(f"backend: {describe(opened)} for {source.label}")
         return opened
     raise AssertionError("unreachable: no candidates")

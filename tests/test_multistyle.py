@@ -1,0 +1,321 @@
+"""One network for several styles (conditional instance norm, Dumoulin et al. 2017): blending, training on tiny
+generated images, and adding a style that trains only its own normalisation rows."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylecam.cli.train import JOHNSON_DEFAULTS, main
+from stylecam.nets.checkpoints import load_transformer
+from stylecam.nets.transformer import TIERS, StyleNorm, TransformerNet, add_style, with_styles
+from stylecam.training.tasks import JohnsonWeights
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Any:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _random_rows(net: TransformerNet, seed: int = 0) -> TransformerNet:
+    """Give every style its own, clearly different, normalisation parameters."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, StyleNorm):
+                module.scale.copy_(0.5 + torch.rand(module.scale.shape, generator=generator))
+                module.shift.copy_(torch.rand(module.shift.shape, generator=generator) - 0.5)
+    return net.eval()
+
+
+@pytest.mark.parametrize("tier", ["fast", "quality"])
+def test_a_blend_at_0_and_at_1_equals_each_style_alone(tier: str) -> None:
+    net = _random_rows(with_styles(TransformerNet(TIERS[tier]), ("ink", "oil", "chalk")))
+    x = torch.rand(1, 3, 40, 56) * 255
+    with torch.no_grad():
+        alone = {name: net(x, net.style_weights(name)) for name in net.config.styles}
+        assert (alone["ink"] - alone["oil"]).abs().max() > 1.0  # the styles really differ
+        for first, second in (("ink", "oil"), ("oil", "chalk")):
+            torch.testing.assert_close(net(x, net.style_weights({first: 1.0, second: 0.0})), alone[first])
+            torch.testing.assert_close(net(x, net.style_weights({first: 0.0, second: 1.0})), alone[second])
+        halfway = net(x, net.style_weights({"ink": 0.5, "oil": 0.5}))
+        assert (halfway - alone["ink"]).abs().max() > 0.1 and (halfway - alone["oil"]).abs().max() > 0.1
+        # a batch with one style per image computes what each image computes alone
+        both = net(torch.cat([x, x]), torch.cat([net.style_weights("ink"), net.style_weights("chalk")]))
+        torch.testing.assert_close(both[1:], alone["chalk"], rtol=1e-4, atol=1e-3)
+
+
+def test_unknown_style_names_are_refused_with_the_choices() -> None:
+    net = with_styles(TransformerNet(TIERS["fast"]), ("ink", "oil"))
+    with pytest.raises(ValueError, match="unknown style pencil; this network has: ink, oil"):
+        net.style_weights({"pencil": 1.0})
+    assert TransformerNet(TIERS["fast"]).style_weights("ink") is None
+
+
+def test_adding_a_style_keeps_every_other_weight() -> None:
+    net = _random_rows(with_styles(TransformerNet(TIERS["fast"]), ("ink", "oil")))
+    grown = add_style(net, "chalk")
+    assert grown.config.styles == ("ink", "oil", "chalk")
+    x = torch.rand(1, 3, 32, 48) * 255
+    with torch.no_grad():
+        for name in ("ink", "oil"):
+            torch.testing.assert_close(grown(x, grown.style_weights(name)), net(x, net.style_weights(name)))
+        # the new style starts as the mean of the old styles' rows
+        torch.testing.assert_close(grown(x, grown.style_weights("chalk")),
+                                   net(x, net.style_weights({"ink": 0.5, "oil": 0.5})))
+
+
+def test_cli_defaults_match_the_training_weights() -> None:
+    weights = JohnsonWeights()
+    assert JOHNSON_DEFAULTS == {"content": weights.content, "style": weights.style, "moments": weights.moments,
+                                "tv": weights.tv, "style_tiles": weights.style_tiles,
+                                "norm_lr_scale": weights.norm_lr_scale}
+
+
+# --------------------------------------------------------------------------------------------- training
+
+
+def _pattern(colours: tuple[tuple[int, int, int], tuple[int, int, int]], period: int) -> Image.Image:
+    y, x = np.mgrid[0:64, 0:64]
+    img = np.empty((64, 64, 3), np.uint8)
+    on = (x // period + y // period) % 2 == 0
+    img[on], img[~on] = colours
+    return Image.fromarray(img)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """photos/ (6 smooth random photos) and three pattern styles."""
+    root = tmp_path_factory.mktemp("multistyle")
+    rng = np.random.default_rng(7)
+    (root / "photos").mkdir()
+    for i in range(6):
+        y, x = np.mgrid[0:40, 0:48] / 48
+        img = np.stack([0.5 + 0.5 * np.sin(rng.uniform(2, 8) * x + rng.uniform(2, 8) * y + c) for c in range(3)], -1)
+        Image.fromarray((img * 255).astype(np.uint8)).save(root / "photos" / f"p{i}.png")
+    _pattern(((230, 40, 20), (20, 40, 200)), 8).save(root / "red.png")
+    _pattern(((250, 220, 30), (10, 10, 10)), 4).save(root / "yellow.png")
+    _pattern(((30, 160, 60), (240, 240, 230)), 6).save(root / "green.png")
+    return root
+
+
+def _train(*argv: Any) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in argv])
+    return rc, err.getvalue()
+
+
+def _common(root: Path, out: Path, steps: int) -> list[Any]:
+    return ["--data", root / "photos", "-o", out, "--image-size", SIZE, "--batch-size", 2, "--iterations", steps,
+            "--run-dir", out.with_suffix(""), "--sample-every", steps, "--device", "cpu", "-q"]
+
+
+@pytest.fixture(scope="module")
+def two_styles(tiny: Path) -> Path:
+    out = tiny / "two.pth"
+    rc, err = _train("johnson", "--style-image", tiny / "red.png", tiny / "yellow.png", "--lr", 1e-2,
+                     "--warmup", 2, *_common(tiny, out, 14))
+    assert rc == 0, err
+    return out
+
+
+def test_a_several_style_network_trains_every_style(two_styles: Path) -> None:
+    net = load_transformer(two_styles)
+    assert net.config.styles == ("red", "yellow")
+    state = torch.load(two_styles.with_suffix("") / "checkpoint.pt", weights_only=True)
+    history = state["history"]
+    assert [set(h) - {"step", "total"} for h in history[:3]] == [{"warmup"}] * 2 + [{"content", "style", "moments", "tv"}]
+    totals = [h["total"] for h in history[2:]]  # after the warm-up
+    assert np.mean(totals[-3:]) < 0.9 * np.mean(totals[:3]), totals
+    # each style learned its own normalisation: the rows, equal at the start, now differ, and so do the outputs
+    assert (net.in1.scale[0] - net.in1.scale[1]).abs().max() > 1e-4
+    x = torch.rand(1, 3, SIZE, SIZE) * 255
+    with torch.no_grad():
+        assert (net(x, net.style_weights("red")) - net(x, net.style_weights("yellow"))).abs().mean() > 0.1
+    card = json.loads(two_styles.with_suffix(".json").read_text())
+    assert [s["name"] for s in card["style_images"]] == ["red.png", "yellow.png"]
+    assert card["config"]["styles"] == ["red", "yellow"] and card["tier"] == "fast"
+    assert set(card["final_losses"]) == {"content", "style", "moments", "tv", "total"}
+    assert card["settings"]["warmup"] == 2
+    samples = sorted(p.name for p in (two_styles.with_suffix("") / "samples").iterdir())
+    assert samples == ["step_0000014_red.jpg", "step_0000014_yellow.jpg"]
+
+
+def test_add_style_trains_only_the_new_styles_norms(tiny: Path, two_styles: Path) -> None:
+    out = tiny / "three.pth"
+    rc, err = _train("add-style", "--model", two_styles, "--style-image", tiny / "green.png", "--lr", 1e-2,
+                     *_common(tiny, out, 6))
+    assert rc == 0, err
+    before, after = load_transformer(two_styles), load_transformer(out)
+    assert after.config.styles == ("red", "yellow", "green")
+    changed_rows = 0
+    for key, value in after.state_dict().items():
+        old = before.state_dict()[key]
+        if key.endswith((".scale", ".shift")):
+            assert torch.equal(value[:2], old), key  # the old styles' rows, bit for bit
+            changed_rows += int(not torch.equal(value[2], old.mean(0)))
+        else:
+            assert torch.equal(value, old), key  # every shared weight, bit for bit
+    assert changed_rows > 0  # the new style's rows moved from their starting point
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [s["name"] for s in card["style_images"]] == ["red.png", "yellow.png", "green.png"]
+    assert card["settings"]["warmup"] == 0  # adding a style starts from a trained network
+    assert card["initialised_from"]["model"] == "two.pth" and card["config"]["styles"] == ["red", "yellow", "green"]
+
+
+@pytest.mark.parametrize("problem", ["one-style model", "name taken"])
+def test_add_style_refuses_with_one_line(tiny: Path, two_styles: Path, tmp_path: Path, problem: str) -> None:
+    model = two_styles
+    extra: list[Any] = []
+    if problem == "one-style model":
+        model = tmp_path / "one.pth"
+        rc, err = _train("johnson", "--style-image", tiny / "red.png", *_common(tiny, model, 1))
+        assert rc == 0, err
+    else:
+        extra = ["--name", "red"]
+    rc, err = _train("add-style", "--model", model, "--style-image", tiny / "green.png", *extra,
+                     *_common(tiny, tmp_path / "out.pth", 1))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2 and len(lines) == 1, err
+    assert ("holds one style" in lines[0]) if problem == "one-style model" else ("already has a style" in lines[0])
+    assert not (tmp_path / "out.pth").exists()
+
+
+# --------------------------------------------------------------------------------------------- export, backends, apps
+
+
+@pytest.fixture(scope="module")
+def zoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding one several-style fast network (with a card naming its tier)."""
+    from stylecam.nets.checkpoints import save_model
+
+    folder = tmp_path_factory.mktemp("zoo")
+    net = _random_rows(with_styles(TransformerNet(TIERS["fast"]), ("ink", "oil", "chalk")), seed=3)
+    with torch.no_grad():
+        net.deconv3.conv2d.weight.mul_(30.0)  # changes of tens of levels, as a trained network makes
+    save_model(folder / "paints.pth", net)
+    (folder / "paints.json").write_text(json.dumps({"kind": "johnson", "tier": "fast",
+                                                    "config": net.config.to_dict()}))
+    return folder
+
+
+@pytest.fixture
+def zoo(zoo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("STYLECAM_MODELS", str(zoo_dir))
+    return zoo_dir
+
+
+def _frame(height: int = 72, width: int = 96) -> np.ndarray:
+    from stylecam.export.onnx_export import synthetic_photo
+
+    return synthetic_photo(width, height)
+
+
+def test_the_several_style_graph_takes_the_style_as_an_input_and_matches_torch(zoo_dir: Path) -> None:
+    from stylecam.export import metadata
+    from stylecam.export.onnx_export import check_johnson, export_johnson, synthetic_photo
+
+    net = load_transformer(zoo_dir / "paints.pth")
+    proto = export_johnson(net)
+    assert [i.name for i in proto.graph.input] == ["input", "style"]
+    assert metadata.read_metadata(proto)["styles"] == ["ink", "oil", "chalk"]
+    # each size runs another style; the last a half-and-half blend
+    report = check_johnson(proto, net, synthetic_photo(), [(96, 64), (130, 97), (64, 80), (100, 76)], tolerance=1.0)
+    assert report.passed, report.line()
+
+
+def test_zoo_names_every_style_and_backends_switch_without_loading(zoo: Path) -> None:
+    from stylecam import zoo as zoo_module
+    from stylecam.realtime.backends.select import open_backend
+
+    names = {e.name: e.style for e in zoo_module.list_models() if e.path.parent == zoo}
+    assert names == {"paints": None, "ink": "ink", "oil": "oil", "chalk": "chalk"}
+    net = load_transformer(zoo / "paints.pth")
+    frame = _frame()
+    x = torch.from_numpy(frame).permute(2, 0, 1)[None].float()
+    for backend_name in ("torch", "onnx"):
+        backend = open_backend("oil", backend_name, "cpu")
+        assert backend.mix.names == ("ink", "oil", "chalk") and backend.mix.current() == {"oil": 1.0}
+        for mix in ({"oil": 1.0}, {"chalk": 1.0}, {"ink": 0.3, "chalk": 0.7}):
+            backend.mix.set(mix)
+            with torch.no_grad():
+                expected = net(x, net.style_weights(mix)).clamp(0, 255)[0].permute(1, 2, 0).numpy()
+            assert np.abs(backend.run(frame).astype(float) - expected).max() <= 1.5, (backend_name, mix)
+    blended = open_backend("ink", "torch", "cpu", blend=("chalk", 0.25))
+    assert blended.mix.current() == {"ink": 0.75, "chalk": 0.25}
+
+
+def test_style_bank_shares_one_backend_and_blends_with_keys(zoo: Path) -> None:
+    from stylecam.realtime.keys import KeyHandler
+    from stylecam.realtime.styles import StyleBank, johnson_styles
+
+    opened: list[str] = []
+
+    def opener(entry: Any) -> Any:
+        from stylecam.realtime.backends.select import open_backend
+
+        opened.append(entry.label)
+        return open_backend(entry.model, "torch", "cpu")
+
+    entries, start = johnson_styles(["ink"])
+    labels = [e.label for e in entries]
+    assert {"ink", "oil", "chalk"} <= set(labels) and "paints" not in labels
+    bank = StyleBank(entries, start, opener=opener)
+    frame = _frame()
+    first, _ = bank.run(frame, 1.0)
+    bank.select(labels.index("chalk"))
+    bank.wait_idle()
+    second, index = bank.run(frame, 1.0)
+    assert entries[index].label == "chalk" and opened == ["ink"]  # switched within the open network
+    assert np.abs(first.astype(int) - second.astype(int)).mean() > 1.0
+
+    class Target:
+        def __getattr__(self, name: str) -> Any:
+            return {"cycle_blend": lambda: said.append(bank.cycle_blend()),
+                    "change_blend": lambda delta: said.append(bank.change_blend(delta))}[name]
+
+    said: list[str] = []
+    keys = KeyHandler(Target())
+    keys.handle("b")
+    keys.handle("]")
+    assert said[-1] in ("chalk + 60% ink", "chalk + 60% oil")
+    partner = said[-1].split("% ")[1]
+    assert bank.backend.mix.names and bank.mix_for(bank.index) == pytest.approx({"chalk": 0.4, partner: 0.6})
+    blended, _ = bank.run(frame, 1.0)
+    assert np.abs(blended.astype(int) - second.astype(int)).mean() > 0.5
+    while bank.blend is not None:  # b cycles through the partners, then stops blending
+        keys.handle("b")
+    assert bank.describe() == "chalk"
+
+
+def test_stylize_takes_a_style_by_name_and_a_blend(zoo: Path, tmp_path: Path) -> None:
+    from stylecam.cli.stylize import main as stylize
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(_frame(64, 80)).save(photo)
+    outputs = {}
+    for name, extra in (("ink", []), ("chalk", []), ("ink_chalk", ["--blend", "chalk:1"]), ("half", ["--blend", "chalk"])):
+        out = tmp_path / f"{name}.png"
+        model = "ink" if name != "chalk" else "chalk"
+        assert stylize([str(photo), "-o", str(out), "--model", model, "--device", "cpu", "-q", *extra]) == 0
+        outputs[name] = np.asarray(Image.open(out)).astype(int)
+    assert np.array_equal(outputs["ink_chalk"], outputs["chalk"])  # a blend at 1 is the other style alone
+    assert np.abs(outputs["half"] - outputs["ink"]).mean() > 0.5 and np.abs(outputs["half"] - outputs["chalk"]).mean() > 0.5
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = stylize([str(photo), "-o", str(tmp_path / "bad.png"), "--model", "ink", "--blend", "pencil", "-q"])
+    assert rc == 2 and err.getvalue().count("\n") == 1 and "this network has: ink, oil, chalk" in err.getvalue()
