@@ -1,7 +1,8 @@
 """TensorRT backend: a serialized engine (``export-onnx --tensorrt``) run with the ``tensorrt`` API, its buffers
 torch CUDA tensors. Importing this module needs neither TensorRT nor a GPU; constructing a backend does.
 
-Johnson engines have one input ``input`` (RGB 0..255); AdaIN engines have ``content``, ``style`` (RGB 0..1) and
+Johnson engines have an input ``input`` (RGB 0..255), and several-style ones a second, ``style`` (the weights
+set through ``mix``, as for the other backends); AdaIN engines have ``content``, ``style`` (RGB 0..1) and
 ``alpha`` and take their style through ``set_style(image)`` and the ``alpha`` attribute. Frames outside a dynamic
 engine's profile are scaled into it (and the result back); static engines get frames resized to their size.
 """
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from stylecam.errors import ModelError, StylecamError, UsageError
-from stylecam.realtime.backends.base import frame_to_nchw, nchw_to_frame
+from stylecam.realtime.backends.base import StyleMix, frame_to_nchw, nchw_to_frame
 
 
 def _torch_dtype(trt: Any, dtype: Any) -> Any:
@@ -70,10 +71,11 @@ class TensorRTBackend:
             raise ModelError(f"{self.path}: expected one output, found {len(outputs)}")
         self._output = outputs[0]
         self.adain = set(self._inputs) == {"content", "style", "alpha"}
-        self._image = "content" if self.adain else self._inputs[0]
-        if not self.adain and len(self._inputs) != 1:
+        self._image = "content" if self.adain else "input"
+        if not self.adain and self._inputs not in (["input"], ["input", "style"]):
             raise ModelError(f"{self.path}: not a stylecam engine (inputs {', '.join(self._inputs)})")
         self.metadata = read_sidecar(self.path).get("metadata", {})
+        self.mix = StyleMix(self.metadata.get("styles") or [] if "style" in self._inputs and not self.adain else [])
         self.scale = float(self.metadata.get("scale", 1 if self.adain else 255))
         self._stream = torch.cuda.Stream(self._device)
         self.alpha = alpha
@@ -128,6 +130,8 @@ class TensorRTBackend:
                 raise UsageError(f"alpha must be between 0 and 1, got {self.alpha}")
             self._alpha_buffer.fill_(float(self.alpha))
             tensors.update(style=self._style, alpha=self._alpha_buffer)
+        elif self.mix.names:
+            tensors["style"] = torch.from_numpy(self.mix.vector).to(self._device).to(self._dtype("style"))
         with torch.cuda.device(self._device):
             for name, tensor in tensors.items():
                 if not self.context.set_input_shape(name, tuple(tensor.shape)):
