@@ -20,8 +20,8 @@ from stylecam.export.onnx_export import (
 from stylecam.nets.adain import AdaINDecoder, AdaINModel
 from stylecam.nets.checkpoints import save_model
 from stylecam.nets.vgg import load_vgg
-from stylecam.realtime.backends import select
-from stylecam.realtime.backends.select import BACKEND_CHOICES, open_backend
+from stylecam.runtime import select
+from stylecam.runtime.select import BACKEND_CHOICES, open_backend
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_tensorrt_auto_builds_cached_engine_and_matches_torch(files, frame, caps
 
 
 def test_onnx_gpu_providers_listed_only_when_available():
-    from stylecam.realtime.backends.onnx_backend import choose_providers
+    from stylecam.runtime.onnx_backend import choose_providers
 
     assert choose_providers("cpu") == ["CPUExecutionProvider"]
     assert choose_providers("auto", available=["CPUExecutionProvider"]) == ["CPUExecutionProvider"]

@@ -252,7 +252,7 @@ def test_backend_that_fails_to_load_falls_back_to_torch(models, monkeypatch, cap
 
 
 def test_backend_that_fails_on_a_frame_falls_back_to_torch(models, monkeypatch, capsys):
-    from stylecam.realtime.backends.onnx_backend import OnnxBackend
+    from stylecam.runtime.onnx_backend import OnnxBackend
 
     def explode(self, frame):
         raise RuntimeError("kaboom in the execution provider")

@@ -161,7 +161,7 @@ def build_styles(args: argparse.Namespace) -> Any:
     """The :class:`StyleBank` the options ask for (loads the first style now)."""
     from stylecam.log import notice
     from stylecam.realtime import styles as st
-    from stylecam.realtime.backends.select import open_backend
+    from stylecam.runtime.select import open_backend
 
     if args.threads:
         import torch

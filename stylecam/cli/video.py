@@ -138,7 +138,7 @@ def _style_tensor(path: str, device: torch.device) -> torch.Tensor:
 
 def build_stylizer(args: argparse.Namespace) -> Stylizer | None:
     """The feed-forward stylizer the options ask for, through a backend: a trained network, or AdaIN."""
-    from stylecam.realtime.backends.select import open_backend
+    from stylecam.runtime.select import open_backend
     from stylecam.video.stylizers import ColorPreserving
 
     if args.style:

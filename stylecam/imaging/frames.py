@@ -1,25 +1,8 @@
-"""The backend interface every runner of a style network implements, and frame/tensor conversion helpers."""
+"""Frames (H×W×3 RGB uint8 arrays) to and from the networks' 1×3×H×W float arrays in 0..255, in numpy alone."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
-
-
-class Backend(Protocol):
-    """Runs one style network on frames.
-
-    ``name`` says what runs it (``torch``, ``onnx``, ``tensorrt``) and ``device`` where (``cpu``, ``cuda`` …).
-    ``run`` takes an H×W×3 RGB uint8 frame and returns the stylized H×W×3 RGB uint8 frame of the same size.
-    """
-
-    name: str
-    device: str
-
-    def run(self, frame: np.ndarray) -> np.ndarray:
-        """Stylize one RGB uint8 frame."""
-        ...
 
 
 def frame_to_nchw(frame: np.ndarray) -> np.ndarray:
