@@ -208,8 +208,10 @@ def summary_line(summary: dict[str, Any]) -> str:
     latency = summary["latency_ms"]
     p50 = "n/a" if latency["p50"] is None else f"{latency['p50']:.0f}"
     p95 = "n/a" if latency["p95"] is None else f"{latency['p95']:.0f}"
+    unrecorded = sum(int(r["dropped"]) for r in summary["recordings"])
+    recording = f", {unrecorded} not recorded (the encoder fell behind)" if unrecorded else ""
     return (f"{summary['frames']} frames in {summary['seconds']:.1f} s: {summary['fps']:.1f} fps, latency "
-            f"p50 {p50} ms / p95 {p95} ms, {summary['dropped_frames']} dropped; {summary['backend']}")
+            f"p50 {p50} ms / p95 {p95} ms, {summary['dropped_frames']} dropped{recording}; {summary['backend']}")
 
 
 def build_session(args: argparse.Namespace, window_factory: Any = "tk") -> Any:
