@@ -8,13 +8,14 @@ Graphs exported with a static size are fed frames resized to that size, and thei
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from stylecam.errors import ModelError, UsageError
+from stylecam.errors import ModelError, StylecamError, UsageError
 from stylecam.export.ort_session import import_onnxruntime, session_options
 from stylecam.imaging.frames import frame_to_nchw, nchw_to_frame
 
@@ -78,12 +79,17 @@ def open_session(path: str | os.PathLike[str], device: str = "auto", threads: in
     from stylecam.export.metadata import decode
 
     ort = import_onnxruntime()
-
     model_path = Path(path)
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}")
     providers = choose_providers(device, fp16)
+    if providers[0] != CPU_PROVIDER and hasattr(ort, "preload_dlls"):  # onnxruntime-gpu ≥ 1.21
+        ort.preload_dlls()  # CUDA and cuDNN from the nvidia-* wheels that torch's CUDA build installs
     if any(isinstance(p, tuple) and p[0] == TRT_PROVIDER for p in providers):
+        from stylecam.export.tensorrt_build import import_tensorrt
+
+        with contextlib.suppress(StylecamError):  # importing the tensorrt wheel loads the libnvinfer the EP needs
+            import_tensorrt()
         trt_cache_dir().mkdir(parents=True, exist_ok=True)
         try:  # the profile needs the graph's input names: read them from a CPU session first
             probe = ort.InferenceSession(str(model_path), providers=[CPU_PROVIDER])
