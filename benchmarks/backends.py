@@ -28,7 +28,7 @@ from machine import cpu_name, write_result
 from stylecam.export.onnx_export import ExportOptions, export_johnson
 from stylecam.imaging.sizes import parse_size
 from stylecam.nets.transformer import TIERS, TransformerNet
-from stylecam.realtime.backends.onnx_backend import default_threads, session_options
+from stylecam.export.ort_session import default_threads, session_options
 
 
 def make_variants(net: TransformerNet, width: int, height: int, errors: dict[str, str],

@@ -36,7 +36,7 @@ from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.tensors import to_tensor
 from stylecam.losses.perceptual import content_loss, style_loss
 from stylecam.nets.vgg import WEIGHTS_ENV, VGGFeatures, load_vgg
-from stylecam.realtime.backends.select import open_backend
+from stylecam.runtime.select import open_backend
 from stylecam.stylize.gatys import GatysSettings, blended_grams, resize_to
 from stylecam.video.flow import FlowEstimator
 from stylecam.video.keyframes import GatysRenderer

@@ -20,7 +20,7 @@ from stylecam.imaging.io import read_image, write_image
 from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.sizes import parse_size
 from stylecam.nets.checkpoints import load_transformer
-from stylecam.realtime.backends.torch_backend import TorchBackend
+from stylecam.runtime.torch_backend import TorchBackend
 from stylecam.realtime.effects import add_change, shrink
 from stylecam.zoo import resolve_model
 

@@ -30,6 +30,18 @@ def _default_vgg_weights() -> None:
 _default_vgg_weights()
 
 
+@pytest.fixture(scope="session")
+def fast_net_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained fast-tier network with a realistic output range, saved as a model file."""
+    from model_factories import random_net
+
+    from stylecam.nets.checkpoints import save_model
+
+    path = tmp_path_factory.mktemp("fast_net") / "fast.pth"
+    save_model(path, random_net())
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _notices_on() -> Iterator[None]:
     """Commands run in-process with --quiet silence notices process-wide; give every test a clean start."""

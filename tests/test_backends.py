@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,8 @@ from stylecam.export.onnx_export import (
 from stylecam.nets.adain import AdaINDecoder, AdaINModel
 from stylecam.nets.checkpoints import save_model
 from stylecam.nets.vgg import load_vgg
-from stylecam.realtime.backends import select
-from stylecam.realtime.backends.select import BACKEND_CHOICES, open_backend
+from stylecam.runtime import select
+from stylecam.runtime.select import BACKEND_CHOICES, open_backend
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +196,7 @@ def test_tensorrt_auto_builds_cached_engine_and_matches_torch(files, frame, caps
 
 
 def test_onnx_gpu_providers_listed_only_when_available():
-    from stylecam.realtime.backends.onnx_backend import choose_providers
+    from stylecam.runtime.onnx_backend import choose_providers
 
     assert choose_providers("cpu") == ["CPUExecutionProvider"]
     assert choose_providers("auto", available=["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
@@ -205,3 +206,65 @@ def test_onnx_gpu_providers_listed_only_when_available():
     assert trt_name == "TensorrtExecutionProvider" and trt_options["trt_engine_cache_enable"]
     assert trt_options["trt_fp16_enable"] and trt_options["device_id"] == 1
     assert providers[1] == ("CUDAExecutionProvider", {"device_id": 1}) and providers[2] == "CPUExecutionProvider"
+
+
+@pytest.fixture
+def nvidia_machine(monkeypatch):
+    """What an NVIDIA machine with the GPU install has, faked only where CUDA itself is missing here: PyTorch
+    sees a GPU, the tensorrt wheel imports, ONNX Runtime lists its TensorRT and CUDA providers. Everything else
+    (the selection, the notices, the fallbacks) is the real code."""
+    import types
+
+    import onnxruntime
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setitem(sys.modules, "tensorrt", types.SimpleNamespace(__version__="10.9.0"))
+    monkeypatch.setattr(onnxruntime, "get_available_providers",
+                        lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"])
+    return onnxruntime
+
+
+def test_auto_order_on_an_nvidia_machine(files, nvidia_machine, monkeypatch):
+    johnson, decoder = select.resolve_source(str(files["fast"])), select.resolve_source(str(files["decoder"]))
+    graph = select.resolve_source(str(files["static"]))
+    assert select._candidates(johnson, "auto", "auto") == ["tensorrt", "onnx", "torch"]
+    assert select._candidates(decoder, "auto", "cuda") == ["tensorrt", "onnx", "torch"]
+    assert select._candidates(graph, "auto", "auto") == ["tensorrt", "onnx"]
+    assert select._candidates(johnson, "auto", "cpu") == ["onnx", "torch-compiled"]  # --device cpu: the CPU order
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # no tensorrt wheel: import fails
+    assert select._candidates(johnson, "auto", "auto") == ["onnx", "torch"]
+    monkeypatch.setattr(nvidia_machine, "get_available_providers", lambda: ["CPUExecutionProvider"])  # CPU build
+    assert select._candidates(johnson, "auto", "auto") == ["torch"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select._candidates(johnson, "auto", "auto") == ["onnx", "torch-compiled"]
+
+
+def test_auto_on_an_nvidia_machine_tries_tensorrt_then_onnx_runtime(files, frame, nvidia_machine, capsys):
+    """The real chain under the fakes: TensorRT fails where CUDA is needed, so ONNX Runtime is next, asked for its
+    TensorRT and CUDA providers first (this CPU build runs it on the CPU)."""
+    backend = open_backend(str(files["fast"]))
+    err = capsys.readouterr().err
+    assert "tensorrt backend unavailable" in err and "trying onnx" in err
+    assert backend.name == "onnx" and backend.run(frame).shape == frame.shape
+    assert backend_notices(err) == [f"stylecam: backend: {select.describe(backend)} for fast"]
+
+
+def _onnx_gpu_reason() -> str | None:
+    from stylecam.export.ort_session import OnnxRuntimeMissing, import_onnxruntime
+
+    try:
+        providers = import_onnxruntime().get_available_providers()
+    except OnnxRuntimeMissing as exc:
+        return str(exc)
+    if not torch.cuda.is_available():
+        return "no CUDA GPU here"
+    return None if "CUDAExecutionProvider" in providers else "this ONNX Runtime has no CUDA provider (onnxruntime-gpu)"
+
+
+@pytest.mark.skipif(_onnx_gpu_reason() is not None, reason=f"ONNX Runtime on CUDA unavailable: {_onnx_gpu_reason()}")
+def test_onnx_runtime_on_cuda_matches_torch(files, frame):
+    backend = open_backend(str(files["fast"]), backend="onnx", device="cuda")
+    assert backend.device == "cuda" and backend.provider in ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+    reference = open_backend(str(files["fast"]), backend="torch", device="cuda")
+    assert np.abs(backend.run(frame).astype(int) - reference.run(frame)).max() <= 12  # FP16 on TensorRT EP

@@ -53,7 +53,7 @@ def photo(shared_dir: Path) -> np.ndarray:
 def photo_input(photo: np.ndarray, height: int, width: int) -> np.ndarray:
     import cv2
 
-    from stylecam.realtime.backends.base import frame_to_nchw
+    from stylecam.imaging.frames import frame_to_nchw
 
     return frame_to_nchw(cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA))
 
@@ -323,7 +323,7 @@ def _tensorrt_skip_reason() -> str | None:
 @pytest.mark.parametrize("fp16", [False, True])
 def test_tensorrt_engine_matches_torch(tier_protos, photo, tmp_path, fp16):
     from stylecam.export.tensorrt_build import Profile, build_engine
-    from stylecam.realtime.backends.tensorrt_backend import TensorRTBackend
+    from stylecam.runtime.tensorrt_backend import TensorRTBackend
 
     net, proto = tier_protos["fast"]
     engine = build_engine(proto.SerializeToString(), tmp_path / "fast.engine", fp16=fp16,
@@ -342,7 +342,7 @@ def test_tensorrt_engine_matches_torch(tier_protos, photo, tmp_path, fp16):
 @pytest.mark.skipif(_tensorrt_skip_reason() is not None, reason=f"TensorRT unavailable: {_tensorrt_skip_reason()}")
 def test_tensorrt_adain_engine_matches_torch(photo, tmp_path):
     from stylecam.export.tensorrt_build import build_engine
-    from stylecam.realtime.backends.tensorrt_backend import TensorRTBackend
+    from stylecam.runtime.tensorrt_backend import TensorRTBackend
 
     torch.manual_seed(1)
     model = AdaINModel(load_vgg(), AdaINDecoder("relu3_1")).eval()

@@ -240,7 +240,7 @@ def test_the_several_style_graph_takes_the_style_as_an_input_and_matches_torch(z
 
 def test_zoo_names_every_style_and_backends_switch_without_loading(zoo: Path) -> None:
     from stylecam import zoo as zoo_module
-    from stylecam.realtime.backends.select import open_backend
+    from stylecam.runtime.select import open_backend
 
     names = {e.name: e.style for e in zoo_module.list_models() if e.path.parent == zoo}
     assert names == {"paints": None, "ink": "ink", "oil": "oil", "chalk": "chalk"}
@@ -266,7 +266,7 @@ def test_style_bank_shares_one_backend_and_blends_with_keys(zoo: Path) -> None:
     opened: list[str] = []
 
     def opener(entry: Any) -> Any:
-        from stylecam.realtime.backends.select import open_backend
+        from stylecam.runtime.select import open_backend
 
         opened.append(entry.label)
         return open_backend(entry.model, "torch", "cpu")

@@ -5,9 +5,12 @@ keys), backend fallback, a camera lost mid-recording, AdaIN."""
 from __future__ import annotations
 
 import http.client
+import os
+import subprocess
 import sys
 import threading
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +28,8 @@ from stylecam.nets.adain import AdaINDecoder
 from stylecam.nets.checkpoints import save_model
 from stylecam.realtime import sources
 from stylecam.realtime.mjpeg import BOUNDARY
+
+LOAD_SECONDS = 300
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -150,11 +155,27 @@ def test_generated_clip_to_every_output_at_once(models, clip, tmp_path, fake_pyv
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 
-def test_shared_clip_for_200_frames(models, shared_dir, tmp_path):
+@pytest.fixture
+def cpu_load() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """One busy-looping process per core for the test's duration: each ends itself after LOAD_SECONDS at the
+    latest, and is killed when the test ends, however it ends."""
+    code = f"import time\nend = time.monotonic() + {LOAD_SECONDS}\nwhile time.monotonic() < end:\n    pass\n"
+    workers = [subprocess.Popen([sys.executable, "-c", code]) for _ in os.sched_getaffinity(0)]
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+
+def test_shared_clip_for_200_frames(models, shared_dir, tmp_path, cpu_load):
+    """Recorded while every core is deliberately busy: the recording still holds every frame shown."""
     record = tmp_path / "ntu_live.mkv"
     session = session_for("--source", shared_dir / "video" / "ntu.mp4", "--style", models["cool"], "--backend",
                           "torch", "--size", "96x72", "--no-window", "--max-frames", "200", "--record", record)
     summary = session.run()
+    assert all(worker.poll() is None for worker in cpu_load), "the load ended before the recording did"
     # 640×480 coded with non-square pixels: shown (and output) at 854×480
     assert summary["frames"] == 200 and summary["source_size"] == [854, 480]
     assert summary["backend_name"] == "torch" and summary["fps"] > 3
@@ -252,7 +273,7 @@ def test_backend_that_fails_to_load_falls_back_to_torch(models, monkeypatch, cap
 
 
 def test_backend_that_fails_on_a_frame_falls_back_to_torch(models, monkeypatch, capsys):
-    from stylecam.realtime.backends.onnx_backend import OnnxBackend
+    from stylecam.runtime.onnx_backend import OnnxBackend
 
     def explode(self, frame):
         raise RuntimeError("kaboom in the execution provider")

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import ClassVar
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from stylecam.realtime.effects import add_change, keep_colors, mix, shrink
 from stylecam.realtime.loop import LatestSlot
 from stylecam.realtime.mjpeg import BOUNDARY, MjpegServer, parse_address
 from stylecam.realtime.overlay import draw_overlay
+from stylecam.realtime.recorder import QUEUE_BYTES, Recording, queue_frames
 from stylecam.realtime.session import default_processing_size
 from stylecam.realtime.smoothing import LiveSmoother
 from stylecam.realtime.stats import LiveStats, percentile
@@ -453,3 +455,26 @@ def test_missing_virtual_camera_driver_says_what_to_install(monkeypatch):
     with pytest.raises(OutputError, match=r"pip install 'stylecam\[virtualcam\]'"):
         open_virtual_camera(64, 48, 30.0)
     assert "v4l2loopback" in install_hint("linux")
+
+
+# -------------------------------------------------------------------------------------------------- recorder
+
+
+def test_recorder_queue_holds_seconds_of_frames():
+    assert queue_frames((854, 480), QUEUE_BYTES) == 436  # 7 s at 60 fps before anything is dropped
+    assert queue_frames((1920, 1080), QUEUE_BYTES) == 86 and queue_frames((8192, 8192), QUEUE_BYTES) == 2
+    assert queue_frames((8192, 8192), 1) == 1
+
+
+def test_recording_that_falls_far_behind_drops_and_counts(tmp_path):
+    """Frames handed faster than x264 encodes them, into a queue of two: the overflow is dropped and counted, and
+    the file holds exactly the frames counted as recorded."""
+    size = (320, 240)
+    recording = Recording(tmp_path / "burst.mp4", size, 30, queue_bytes=2 * size[0] * size[1] * 3)
+    frame = sources.TestPatternSource(size, 30).frame(0)
+    for index in range(100):
+        recording.add(frame, index / 30)
+    assert recording.finish() == tmp_path / "burst.mp4"
+    assert recording.dropped > 0 and recording.frames + recording.dropped == 100
+    with av.open(str(tmp_path / "burst.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == recording.frames

@@ -1,4 +1,5 @@
-"""Shared command-line plumbing: common options and the error/exit-code wrapper every command uses."""
+"""Shared command-line plumbing: the options several commands take, each defined once here, and the
+error/exit-code wrapper every command uses."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from collections.abc import Callable
 
 from stylecam import __version__
 from stylecam.errors import StylecamError
+from stylecam.imaging.sizes import SizeOption, size_option_type
+from stylecam.runtime import BACKEND_CHOICES
+
+Group = argparse.ArgumentParser | argparse._ArgumentGroup
 
 EXIT_INTERRUPTED = 130
 
@@ -20,6 +25,28 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only: no notices or progress bars")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+
+def add_size_option(group: Group, meaning: str, default: SizeOption | None = None, allow_zero: bool = False) -> None:
+    """``--size N|WxH``, parsed by :func:`~stylecam.imaging.sizes.parse_size_option`; ``meaning`` is this
+    command's part of the help (what the size is of, the default)."""
+    original = "; 0: the original size" if allow_zero else ""
+    group.add_argument("--size", type=size_option_type("--size", allow_zero), default=default, metavar="N|WxH",
+                       help=f"{meaning}. N is the long side, WxH both sides{original}")
+
+
+def add_backend_option(group: Group, also: str = "") -> None:
+    """``--backend auto|torch|onnx|tensorrt`` (``also``: what this command adds to the help)."""
+    group.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                       help="what runs the network: auto (default: the fastest that works here, named in one line), "
+                            f"torch, onnx, tensorrt{also}")
+
+
+def add_threads_option(group: Group) -> None:
+    """``--threads N``: the network's CPU threads."""
+    group.add_argument("--threads", type=positive_int, metavar="N",
+                       help="CPU threads for the network (default: every core this process may use; on a busy "
+                            "machine, or with the fast tier on two cores, 1 can be faster)")
 
 
 def positive_int(text: str) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stylecam.cli.common import add_common_options, run_command
+from stylecam.cli.common import add_common_options, add_size_option, run_command
 from stylecam.errors import InputError, OutputError, UsageError
 from stylecam.files import same_file
 
@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dynamic", action="store_true",
                         help="dynamic height and width (the default unless --size is given; with --size, the "
                              "size is the TensorRT profile's optimum)")
-    parser.add_argument("--size", metavar="WxH", help="export a static graph of this size, e.g. 640x360")
+    add_size_option(parser, "export a static graph of this size (N: N×N, there being no frame to keep the aspect "
+                            "ratio of); with --dynamic, the TensorRT profile's optimum")
     parser.add_argument("--fp16", action="store_true",
                         help="float16 weights and convolutions (instance norm and I/O stay float32)")
     parser.add_argument("--exporter", choices=EXPORTERS, default="auto",
@@ -118,7 +119,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     from stylecam.export.onnx_export import ExportOptions
     from stylecam.imaging.sizes import parse_size
 
-    size = parse_size(args.size) if args.size else None
+    size = (args.size, args.size) if isinstance(args.size, int) else args.size
     options = ExportOptions(opset=args.opset, size=size, dynamic=True if args.dynamic else None, fp16=args.fp16,
                             exporter=args.exporter)
     options.validate()

@@ -12,11 +12,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stylecam.cli.common import add_blend_option, add_common_options, positive_int, run_command
+from stylecam.cli.common import (
+    add_backend_option,
+    add_blend_option,
+    add_common_options,
+    add_size_option,
+    add_threads_option,
+    positive_int,
+    run_command,
+)
 from stylecam.errors import OutputError, UsageError
 
 PROG = "stylecam"
-BACKENDS = ("auto", "torch", "onnx", "tensorrt")
 
 EXAMPLES = """examples:
   stylecam --style mosaic                                   # default webcam, in a window
@@ -62,19 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     styles.add_argument("--smooth", action="store_true",
                         help="temporal smoothing along the optical flow against flicker (key t)")
     run = parser.add_argument_group("processing")
-    run.add_argument("--size", metavar="WxH|N",
-                     help="processing size: WxH exactly, or N for the long side (default: long side 640); "
-                          "outputs keep the source's size")
+    add_size_option(run, "processing size (default: a long side of at most 640; N keeps the aspect ratio); "
+                         "outputs keep the source's size")
     run.add_argument("--net-scale", type=float, default=1.0, metavar="S",
                      help="run the network on the frame shrunk by S (0.25..1) and add the change it makes back at "
                           "full size: coarser brush strokes, the photo's edges kept, about 1/S² of the network's "
                           "cost (default 1)")
-    run.add_argument("--backend", choices=BACKENDS, default="auto",
-                     help="auto (default): the fastest that works here, said in one line; a backend that fails "
-                          "falls back to torch with a notice")
-    run.add_argument("--threads", type=positive_int, metavar="N",
-                     help="CPU threads for the network (default: every core this process may use; on a busy "
-                          "machine, or with the fast tier on two cores, 1 can be faster)")
+    add_backend_option(run, "; one that fails falls back to torch with a notice")
+    add_threads_option(run)
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--no-window", action="store_true", help="no preview window (headless; keys from the "
                                                                   "terminal if there is one)")
@@ -97,20 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
                          help="leave the first N frames out of the fps and latency figures (default 0)")
     add_common_options(parser)
     return parser
-
-
-def parse_processing_size(text: str | None) -> tuple[int, int] | int | None:
-    """``WxH`` → (W, H); ``N`` → N (long side); None → None."""
-    from stylecam.imaging.sizes import MAX_SIDE, MIN_SIDE, parse_size
-
-    if text is None:
-        return None
-    if text.strip().isdigit():
-        side = int(text)
-        if not MIN_SIDE <= side <= MAX_SIDE:
-            raise UsageError(f"--size {text}: must be between {MIN_SIDE} and {MAX_SIDE}")
-        return side
-    return parse_size(text, "--size")
 
 
 def validate(args: argparse.Namespace, check_display: bool = True) -> None:
@@ -149,7 +137,6 @@ def validate(args: argparse.Namespace, check_display: bool = True) -> None:
         from stylecam.imaging.sizes import parse_size
 
         parse_size(args.camera_size, "--camera-size")
-    parse_processing_size(args.size)
     if check_display and not args.no_window:
         from stylecam.realtime.window import display_problem
 
@@ -162,7 +149,7 @@ def build_styles(args: argparse.Namespace) -> Any:
     """The :class:`StyleBank` the options ask for (loads the first style now)."""
     from stylecam.log import notice
     from stylecam.realtime import styles as st
-    from stylecam.realtime.backends.select import open_backend
+    from stylecam.runtime.select import open_backend
 
     if args.threads:
         import torch
@@ -226,8 +213,10 @@ def summary_line(summary: dict[str, Any]) -> str:
     latency = summary["latency_ms"]
     p50 = "n/a" if latency["p50"] is None else f"{latency['p50']:.0f}"
     p95 = "n/a" if latency["p95"] is None else f"{latency['p95']:.0f}"
+    unrecorded = sum(int(r["dropped"]) for r in summary["recordings"])
+    recording = f", {unrecorded} not recorded (the encoder fell behind)" if unrecorded else ""
     return (f"{summary['frames']} frames in {summary['seconds']:.1f} s: {summary['fps']:.1f} fps, latency "
-            f"p50 {p50} ms / p95 {p95} ms, {summary['dropped_frames']} dropped; {summary['backend']}")
+            f"p50 {p50} ms / p95 {p95} ms, {summary['dropped_frames']} dropped{recording}; {summary['backend']}")
 
 
 def build_session(args: argparse.Namespace, window_factory: Any = "tk") -> Any:
@@ -268,11 +257,10 @@ def build_session(args: argparse.Namespace, window_factory: Any = "tk") -> Any:
             stack.callback(camera.close)
             notice(f"virtual camera: {camera.device}")
         bank = build_styles(args)  # after the outputs: a missing driver or a busy port fails before any export
-        requested = parse_processing_size(args.size)
-        if isinstance(requested, tuple):
-            processing = requested
+        if isinstance(args.size, tuple):
+            processing = args.size
         else:
-            processing = default_processing_size(source.size, requested or 640)
+            processing = default_processing_size(source.size, args.size or 640)
         if window_factory == "tk":
             window_factory = None
             if not args.no_window:

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylecam.cli.common import add_blend_option, add_common_options, positive_int, run_command
+from stylecam.cli.common import add_blend_option, add_common_options, add_size_option, positive_int, run_command
 from stylecam.errors import InputError, StylecamError, UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
+
+    from stylecam.imaging.sizes import SizeOption
 
     from stylecam.stylize.methods import AdaINMethod, GatysMethod, JohnsonMethod
 
@@ -52,9 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--decoder", metavar="NAME|PATH",
                         help="trained AdaIN decoder: zoo name or file (default for --method adain: the zoo's first)")
     parser.add_argument("--alpha", type=float, default=1.0, help="AdaIN style strength 0..1 (default 1)")
-    parser.add_argument("--size", type=int, metavar="N",
-                        help="long side to process at, 0 = original size "
-                             f"(default: {', '.join(f'{k} {v}' for k, v in DEFAULT_SIZE.items())})")
+    sizes = ", ".join(f"{v} for {k}" for k, v in DEFAULT_SIZE.items())
+    add_size_option(parser, f"size to process at (default: a long side of at most {sizes}; N only shrinks, keeping "
+                            "the aspect ratio)", allow_zero=True)
     parser.add_argument("--preserve-color", nargs="?", const="luminance", choices=("luminance", "histogram"),
                         help="keep the content's colours: luminance-only transfer (default) or histogram matching")
     gatys = parser.add_argument_group("gatys optimisation")
@@ -101,6 +104,15 @@ def choose_method(args: argparse.Namespace) -> str:
     if not 0.0 <= args.alpha <= 1.0:
         raise UsageError("--alpha must be between 0 and 1")
     return method
+
+
+def read_at_size(source: Path, size: SizeOption) -> np.ndarray:
+    """The image at ``size``: WxH exactly, N as its long side at most (0: as it is)."""
+    from stylecam.imaging.io import read_image, resize_to
+
+    if isinstance(size, tuple):
+        return resize_to(read_image(source), size)
+    return read_image(source, max_side=size or None)
 
 
 def _check_memory(method: str, image_shape: tuple[int, ...], source: Path) -> None:
@@ -187,7 +199,7 @@ def stylize_main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from stylecam.devices import resolve_device
-    from stylecam.imaging.io import read_image, write_image
+    from stylecam.imaging.io import write_image
     from stylecam.imaging.tensors import to_image, to_tensor
 
     device = resolve_device(args.device)
@@ -196,7 +208,7 @@ def stylize_main(argv: Sequence[str] | None = None) -> int:
     failures: list[StylecamError] = []
     for source, target in jobs:
         try:
-            image = read_image(source, max_side=size or None)
+            image = read_at_size(source, size)
             _check_memory(method, image.shape, source)
             with torch.no_grad() if method != "gatys" else torch.enable_grad():
                 result = run(to_tensor(image, device))

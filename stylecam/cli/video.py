@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylecam.cli.common import add_blend_option, add_common_options, positive_int, run_command
+from stylecam.cli.common import (
+    add_backend_option,
+    add_blend_option,
+    add_common_options,
+    add_size_option,
+    positive_int,
+    run_command,
+)
 from stylecam.errors import UsageError
 
 if TYPE_CHECKING:
@@ -70,12 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     style.add_argument("--alpha", type=unit_interval, help="AdaIN style strength 0..1 (default 1)")
     style.add_argument("--preserve-color", nargs="?", const="luminance", choices=("luminance", "histogram"),
                        help="keep the input's colours: luminance-only (default) or histogram matching")
-    style.add_argument("--backend", default="auto",
-                       help="what runs the network: auto (default: the fastest that works here), torch, onnx, "
-                            "tensorrt")
+    add_backend_option(style)
     frames = parser.add_argument_group("frames and encoding")
-    frames.add_argument("--size", type=int, default=1280, metavar="N",
-                        help="long side at most N px, 0 = original (default 1280); sides are rounded to even")
+    add_size_option(frames, "output size, sides rounded to even (default: a long side of at most 1280; N only "
+                            "shrinks, keeping the aspect ratio)", default=1280, allow_zero=True)
     frames.add_argument("--start", type=seconds, default=0.0, metavar="T", help="start at T (s, M:S or H:M:S)")
     frames.add_argument("--duration", type=seconds, metavar="T", help="stylize only T of the input")
     frames.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 best … 51 worst (default 18)")
@@ -126,8 +131,6 @@ def check_args(args: argparse.Namespace) -> None:
 
     if args.preset not in PRESETS:
         raise UsageError(f"unknown --preset '{args.preset}'; choose one of {', '.join(PRESETS)}")
-    if args.size < 0:
-        raise UsageError("--size must be ≥ 0 (0 = original size)")
 
 
 def _style_tensor(path: str, device: torch.device) -> torch.Tensor:
@@ -139,7 +142,7 @@ def _style_tensor(path: str, device: torch.device) -> torch.Tensor:
 
 def build_stylizer(args: argparse.Namespace) -> Stylizer | None:
     """The feed-forward stylizer the options ask for, through a backend: a trained network, or AdaIN."""
-    from stylecam.realtime.backends.select import open_backend
+    from stylecam.runtime.select import open_backend
     from stylecam.video.stylizers import ColorPreserving
 
     if args.style:

@@ -463,10 +463,9 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _session(proto: onnx.ModelProto | str | os.PathLike[str]) -> Any:
-    import onnxruntime as ort
+    from stylecam.export.ort_session import import_onnxruntime, session_options
 
-    from stylecam.realtime.backends.onnx_backend import session_options
-
+    ort = import_onnxruntime()
     model = str(proto) if isinstance(proto, (str, os.PathLike)) else proto.SerializeToString()
     try:
         return ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
@@ -487,7 +486,7 @@ def check_johnson(proto: onnx.ModelProto | str | os.PathLike[str], net: Transfor
     clamped to 0..255."""
     import torch
 
-    from stylecam.realtime.backends.base import frame_to_nchw
+    from stylecam.imaging.frames import frame_to_nchw
 
     session = _session(proto)
     net = net.to(device).eval()
@@ -515,7 +514,7 @@ def check_adain(proto: onnx.ModelProto | str | os.PathLike[str], model: AdaINMod
     image is used at a 256 px long side (at the content's size in a static graph)."""
     import torch
 
-    from stylecam.realtime.backends.base import frame_to_nchw
+    from stylecam.imaging.frames import frame_to_nchw
 
     session = _session(proto)
     model = model.to(device).eval()

@@ -137,13 +137,18 @@ def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
     long side already is ``size``.
     """
     height, width = image.shape[:2]
-    long_side = max(height, width)
-    if long_side == size:
+    scale = size / max(height, width)
+    return resize_to(image, (max(1, round(width * scale)), max(1, round(height * scale))))
+
+
+def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an H×W×C array to ``size`` (width, height): area averaging when shrinking, bicubic when growing;
+    ``image`` itself when it already has that size."""
+    height, width = image.shape[:2]
+    if (width, height) == size:
         return image
-    scale = size / long_side
-    dsize = (max(1, round(width * scale)), max(1, round(height * scale)))
-    interpolation = cv2.INTER_AREA if size < long_side else cv2.INTER_CUBIC
-    return cv2.resize(np.ascontiguousarray(image), dsize, interpolation=interpolation)
+    interpolation = cv2.INTER_AREA if size[0] * size[1] < width * height else cv2.INTER_CUBIC
+    return cv2.resize(np.ascontiguousarray(image), size, interpolation=interpolation)
 
 
 def _upright_size(img: Image.Image) -> tuple[int, int]:

@@ -1,10 +1,12 @@
 """Recording the stylized feed to a video file with :mod:`stylecam.video.writer` (H.264, yuv420p).
 
 Frames keep their real capture times (millisecond time base), so a recording plays at the speed it happened even
-when the loop's frame rate varies. Encoding runs on its own thread behind a short queue; if the encoder falls
-behind, frames are dropped (and counted) rather than delaying the live outputs. The file is written under a
-hidden temporary name and renamed when it is finalised — by ``stop``, on quit, on Ctrl-C, and when the source is
-lost — so a recording that exists is always complete and playable.
+when the loop's frame rate varies. Encoding runs on its own thread behind a bounded queue of QUEUE_BYTES of
+frames (7 s of 854×480 at 60 fps), so a recording keeps every frame it is handed through a busy machine's slow
+spells; only an encoder that falls that far behind drops frames (counted, and reported in the summary) rather
+than delay the live outputs or grow without bound. The file is written under a hidden temporary name and renamed
+when it is finalised — by ``stop``, on quit, on Ctrl-C, and when the source is lost — so a recording that exists
+is always complete and playable.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from stylecam.errors import OutputError
 from stylecam.log import notice
 
-QUEUE_FRAMES = 32
+QUEUE_BYTES = 512 << 20
 LIVE_PRESET = "veryfast"
 LIVE_CRF = 20
 TIME_BASE = Fraction(1, 1000)
@@ -47,10 +49,15 @@ def check_target(path: Path) -> None:
     check_output(path)
 
 
+def queue_frames(size: tuple[int, int], queue_bytes: int) -> int:
+    """How many RGB uint8 frames of ``size`` fit in ``queue_bytes`` (at least 1)."""
+    return max(1, queue_bytes // (size[0] * size[1] * 3))
+
+
 class Recording:
     """One recording in progress: ``add`` frames (any thread), then ``finish`` (or ``abort``)."""
 
-    def __init__(self, target: Path, size: tuple[int, int], fps: float) -> None:
+    def __init__(self, target: Path, size: tuple[int, int], fps: float, queue_bytes: int = QUEUE_BYTES) -> None:
         from stylecam.video.writer import (
             EncodeSettings,
             VideoWriter,
@@ -67,7 +74,7 @@ class Recording:
         clock = LiveClock(TIME_BASE, Fraction(max(1, round(fps))))
         self._writer = VideoWriter(self._temporary, clock, size, 0,  # type: ignore[arg-type]
                                    EncodeSettings(LIVE_CRF, LIVE_PRESET), audio=False)
-        self._queue: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(QUEUE_FRAMES)
+        self._queue: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(queue_frames(size, queue_bytes))
         self._start: float | None = None
         self._last_pts = -1
         self.error: BaseException | None = None

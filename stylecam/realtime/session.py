@@ -325,7 +325,7 @@ class LiveSession:
             self.loop.error = errors[0]
 
     def _summary(self) -> dict[str, Any]:
-        from stylecam.realtime.backends.select import describe
+        from stylecam.runtime.select import describe
 
         extra: dict[str, Any] = {
             "backend": describe(self.styles.backend),

@@ -1,7 +1,7 @@
 """The styles a live session can switch between, and the backends that run them.
 
 - Johnson (``--style NAME|PATH …``): each model file is opened with
-  :func:`~stylecam.realtime.backends.select.open_backend` the first time one of its styles is shown (in the
+  :func:`~stylecam.runtime.select.open_backend` the first time one of its styles is shown (in the
   background: the feed keeps the old style until the new one is ready) and kept open for switching back. The
   styles of one several-style network share its backend: switching among them, or blending two of them
   (:meth:`StyleBank.cycle_blend`, :meth:`StyleBank.change_blend`), only changes its style weights.
@@ -23,7 +23,7 @@ import numpy as np
 
 from stylecam.errors import ModelError, StylecamError, UsageError
 from stylecam.log import notice
-from stylecam.realtime.backends.base import Backend
+from stylecam.runtime.base import Backend
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -98,7 +98,7 @@ def _reason(exc: BaseException) -> str:
 
 def open_with_fallback(model: str, backend: str, device: str, **options: Any) -> Backend:
     """``open_backend``, and PyTorch with a notice when the backend asked for (or every auto candidate) fails."""
-    from stylecam.realtime.backends.select import open_backend
+    from stylecam.runtime.select import open_backend
 
     try:
         return open_backend(model, backend, device, **options)
@@ -155,7 +155,7 @@ class GuardedBackend:
         except Exception as exc:  # runtimes raise anything; re-raised when there is no fallback
             if self.fallback is None:
                 raise
-            from stylecam.realtime.backends.select import describe
+            from stylecam.runtime.select import describe
 
             notice(f"{describe(self.backend)} failed on {self.label} ({_reason(exc)[:200]}); falling back to torch")
             fallback, self.fallback = self.fallback, None

@@ -38,9 +38,10 @@ EARLY_END_TOLERANCE = 0.5
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Where and how to render: long side at most ``size`` (None: original), a span, the encoder, audio."""
+    """Where and how to render: long side at most ``size``, or (width, height) (None: original), a span, the
+    encoder, audio."""
 
-    size: int | None = 1280
+    size: int | tuple[int, int] | None = 1280
     start: float = 0.0
     duration: float | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)

@@ -184,10 +184,12 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
     return None, False
 
 
-def processing_size(info: VideoInfo, max_side: int | None) -> tuple[int, int]:
-    """(width, height) frames are processed and encoded at: the display size, its long side at most
-    ``max_side`` (None or 0: unchanged), both sides rounded to even numbers (yuv420p needs them)."""
-    width, height = info.display_size
+def processing_size(info: VideoInfo, size: int | tuple[int, int] | None) -> tuple[int, int]:
+    """(width, height) frames are processed and encoded at: ``size`` when it is (width, height), else the display
+    size with its long side at most ``size`` (None or 0: unchanged); both sides rounded to even numbers (yuv420p
+    needs them)."""
+    width, height = size if isinstance(size, tuple) else info.display_size
+    max_side = None if isinstance(size, tuple) else size
     if max_side and max(width, height) > max_side:
         scale = max_side / max(width, height)
         width, height = width * scale, height * scale

@@ -15,7 +15,7 @@ COLOR_MODES = ("luminance", "histogram")
 
 
 class Stylizer(Protocol):
-    """Stylizes one frame (a :class:`~stylecam.realtime.backends.base.Backend` is one)."""
+    """Stylizes one frame (a :class:`~stylecam.runtime.base.Backend` is one)."""
 
     def run(self, frame: np.ndarray) -> np.ndarray:
         """RGB uint8 H×W×3 in, stylized RGB uint8 H×W×3 out."""

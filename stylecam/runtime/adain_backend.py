@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stylecam.errors import ModelError, UsageError
-from stylecam.realtime.backends.base import frame_to_nchw, nchw_to_frame
-from stylecam.realtime.backends.onnx_backend import GPU_PROVIDERS, numpy_dtype, fit_frame, open_session, static_size
+from stylecam.imaging.frames import frame_to_nchw, nchw_to_frame
+from stylecam.runtime.onnx_backend import GPU_PROVIDERS, numpy_dtype, fit_frame, open_session, static_size
 
 if TYPE_CHECKING:
     import torch

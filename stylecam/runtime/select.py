@@ -19,16 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stylecam.errors import ModelError, StylecamError, UsageError
+from stylecam.export.tensorrt_build import ENGINE_SUFFIXES
 from stylecam.files import file_sha256
 from stylecam.log import notice
 from stylecam.nets.style_mix import style_mix
-from stylecam.realtime.backends.base import Backend
+from stylecam.runtime import BACKEND_CHOICES
+from stylecam.runtime.base import Backend
 
 if TYPE_CHECKING:
     import numpy as np
 
-BACKEND_CHOICES = ("auto", "torch", "onnx", "tensorrt")
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,15 @@ def _gpu_available(device: str) -> bool:
 
 
 def _ort_gpu_providers() -> list[str]:
-    import onnxruntime as ort
+    """ONNX Runtime's GPU providers here (none when ONNX Runtime is missing)."""
+    from stylecam.export.ort_session import OnnxRuntimeMissing, import_onnxruntime
+    from stylecam.runtime.onnx_backend import GPU_PROVIDERS
 
-    from stylecam.realtime.backends.onnx_backend import GPU_PROVIDERS
-
-    return [p for p in ort.get_available_providers() if p in GPU_PROVIDERS]
+    try:
+        available = import_onnxruntime().get_available_providers()
+    except OnnxRuntimeMissing:
+        return []
+    return [p for p in available if p in GPU_PROVIDERS]
 
 
 class CompiledTorchBackend:
@@ -86,7 +90,7 @@ class CompiledTorchBackend:
     name = "torch"
 
     def __init__(self, net: Any, device: Any) -> None:
-        from stylecam.realtime.backends.torch_backend import TorchBackend
+        from stylecam.runtime.torch_backend import TorchBackend
 
         self._eager = TorchBackend(net, device)
         self._compiled: Any = TorchBackend(net, device, compile=True, mix=self._eager.mix)
@@ -116,7 +120,7 @@ def _torch_backend(source: ModelSource, device: str, compile: bool, style: Any, 
         from stylecam.nets.adain import AdaINModel
         from stylecam.nets.checkpoints import load_adain_decoder
         from stylecam.nets.vgg import load_vgg
-        from stylecam.realtime.backends.adain_backend import TorchAdaINBackend
+        from stylecam.runtime.adain_backend import TorchAdaINBackend
 
         model = AdaINModel(load_vgg(vgg_weights), load_adain_decoder(source.path))
         return TorchAdaINBackend(model, dev, style, alpha)
@@ -125,7 +129,7 @@ def _torch_backend(source: ModelSource, device: str, compile: bool, style: Any, 
     net = load_transformer(source.path)
     if compile:
         return CompiledTorchBackend(net, dev)
-    from stylecam.realtime.backends.torch_backend import TorchBackend
+    from stylecam.runtime.torch_backend import TorchBackend
 
     backend = TorchBackend(net, dev)
     backend.detail = "PyTorch eager"  # type: ignore[attr-defined]
@@ -146,8 +150,8 @@ def _onnx_file(source: ModelSource, vgg_weights: str | None) -> Path:
 def _onnx_backend(source: ModelSource, device: str, style: Any, alpha: float, vgg_weights: str | None,
                   threads: int | None) -> Backend:
     from stylecam.export.metadata import read_metadata
-    from stylecam.realtime.backends.adain_backend import OnnxAdaINBackend
-    from stylecam.realtime.backends.onnx_backend import OnnxBackend
+    from stylecam.runtime.adain_backend import OnnxAdaINBackend
+    from stylecam.runtime.onnx_backend import OnnxBackend
 
     path = _onnx_file(source, vgg_weights)
     is_adain = source.kind == "adain_decoder"
@@ -188,7 +192,7 @@ def _engine_file(source: ModelSource, device: str, vgg_weights: str | None) -> P
 
 def _tensorrt_backend(source: ModelSource, device: str, style: Any, alpha: float,
                       vgg_weights: str | None) -> Backend:
-    from stylecam.realtime.backends.tensorrt_backend import TensorRTBackend
+    from stylecam.runtime.tensorrt_backend import TensorRTBackend
 
     return TensorRTBackend(_engine_file(source, device, vgg_weights), device, style, alpha)
 

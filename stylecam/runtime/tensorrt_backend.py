@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from stylecam.errors import ModelError, StylecamError, UsageError
-from stylecam.realtime.backends.base import StyleMix, frame_to_nchw, nchw_to_frame
+from stylecam.imaging.frames import frame_to_nchw, nchw_to_frame
+from stylecam.runtime.base import StyleMix
 
 
 def _torch_dtype(trt: Any, dtype: Any) -> Any:
@@ -113,7 +114,7 @@ class TensorRTBackend:
         """AdaIN engines: use a new style image (RGB uint8 array or file) from the next frame on."""
         if not self.adain:
             raise UsageError("this engine is a trained style network; only AdaIN engines take a style image")
-        from stylecam.realtime.backends.adain_backend import load_style
+        from stylecam.runtime.adain_backend import load_style
 
         self._style = self._to_device(load_style(image, self.style_side), "style", 1.0)
 

@@ -8,14 +8,17 @@ Graphs exported with a static size are fed frames resized to that size, and thei
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from stylecam.errors import ModelError, UsageError
-from stylecam.realtime.backends.base import StyleMix, frame_to_nchw, nchw_to_frame
+from stylecam.errors import ModelError, StylecamError, UsageError
+from stylecam.export.ort_session import import_onnxruntime, session_options
+from stylecam.imaging.frames import frame_to_nchw, nchw_to_frame
+from stylecam.runtime.base import StyleMix
 
 TRT_PROVIDER = "TensorrtExecutionProvider"
 CUDA_PROVIDER = "CUDAExecutionProvider"
@@ -23,31 +26,6 @@ CPU_PROVIDER = "CPUExecutionProvider"
 GPU_PROVIDERS = (TRT_PROVIDER, CUDA_PROVIDER)
 # TensorRT EP optimisation profile for dynamic graphs (width, height): min, opt, max.
 TRT_PROFILE = ((64, 64), (640, 360), (1920, 1088))
-
-
-def default_threads() -> int:
-    """Intra-op threads: the cores this process may use (2 on the development machine), at most 8."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
-
-
-def session_options(threads: int | None = None) -> Any:
-    """Session options for one stream of frames: sequential execution, ``threads`` intra-op threads (default
-    :func:`default_threads`), one inter-op thread, all graph optimisations, no busy-waiting between frames (the
-    capture and encoding threads need those cores), warnings and errors only."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or default_threads()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    return options
 
 
 def trt_cache_dir() -> Path:
@@ -72,9 +50,7 @@ def choose_providers(device: str = "auto", fp16: bool = True, profile: dict[str,
                      available: list[str] | None = None) -> list[Any]:
     """Providers for ``device`` among the available ones: TensorRT EP, CUDA EP, then the CPU EP."""
     if available is None:
-        import onnxruntime as ort
-
-        available = ort.get_available_providers()
+        available = import_onnxruntime().get_available_providers()
     kind, _, index = device.partition(":")
     if kind not in ("auto", "cpu", "cuda"):
         raise UsageError(f"the onnx backend runs on cpu or cuda, not '{device}'")
@@ -101,15 +77,20 @@ def choose_providers(device: str = "auto", fp16: bool = True, profile: dict[str,
 def open_session(path: str | os.PathLike[str], device: str = "auto", threads: int | None = None,
                  fp16: bool = True) -> tuple[Any, dict[str, Any]]:
     """An ``InferenceSession`` for an .onnx file and its decoded stylecam metadata; ModelError if it cannot load."""
-    import onnxruntime as ort
-
     from stylecam.export.metadata import decode
 
+    ort = import_onnxruntime()
     model_path = Path(path)
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}")
     providers = choose_providers(device, fp16)
+    if providers[0] != CPU_PROVIDER and hasattr(ort, "preload_dlls"):  # onnxruntime-gpu ≥ 1.21
+        ort.preload_dlls()  # CUDA and cuDNN from the nvidia-* wheels that torch's CUDA build installs
     if any(isinstance(p, tuple) and p[0] == TRT_PROVIDER for p in providers):
+        from stylecam.export.tensorrt_build import import_tensorrt
+
+        with contextlib.suppress(StylecamError):  # importing the tensorrt wheel loads the libnvinfer the EP needs
+            import_tensorrt()
         trt_cache_dir().mkdir(parents=True, exist_ok=True)
         try:  # the profile needs the graph's input names: read them from a CPU session first
             probe = ort.InferenceSession(str(model_path), providers=[CPU_PROVIDER])

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from stylecam.nets.transformer import TransformerNet
-from stylecam.realtime.backends.base import StyleMix, frame_to_nchw, nchw_to_frame
+from stylecam.imaging.frames import frame_to_nchw, nchw_to_frame
+from stylecam.runtime.base import StyleMix
 
 
 class TorchBackend:
