@@ -1,9 +1,10 @@
 """Train the shipped zoo with ``styletrain``, resuming whatever was interrupted.
 
-    python scripts/train_zoo.py [--tiers fast quality adain] [--styles mosaic candy ...] [--iterations 2000]
+    python scripts/train_zoo.py [--tiers fast quality adain] [--styles mosaic candy ...] [--iterations 6000]
                                 [--runs DIR] [--data DIR] [--parallel] [-- more styletrain options]
 
-Finished models land in trained_models/ with their cards; run folders (checkpoints, samples, logs) stay in
+Each Johnson tier is one several-style network (``fast_zoo.pth``, ``quality_zoo.pth``) holding the tier's styles;
+the zoo names them ``mosaic`` … and ``mosaic_quality`` …. Finished models land in trained_models/ with their cards; run folders (checkpoints, samples, logs) stay in
 ``--runs`` (default ~/.cache/stylecam/runs), outside git. Re-running the same command continues where it stopped.
 ``--parallel`` starts every run at once, for one big GPU: ten runs shared an H100 under CUDA MPS
 (``nvidia-cuda-mps-control -d``) at about 10 steps a second each, e.g.
@@ -28,17 +29,17 @@ def jobs_for(tier: str, styles: list[str] | None) -> list[tuple[str, list[str]]]
     style_dir = SHARED / "images" / "styles"
     if tier == "adain":
         return [("adain_decoder", ["adain", "--style-data", str(style_dir)])]
-    suffix = "" if tier == "fast" else "_quality"
-    return [(f"{style}{suffix}", ["johnson", "--tier", tier, "--style-image", str(next(style_dir.glob(f"{style}.*")))])
-            for style in styles or (FAST_STYLES if tier == "fast" else QUALITY_STYLES)]
+    chosen = styles or (FAST_STYLES if tier == "fast" else QUALITY_STYLES)
+    images = [str(next(style_dir.glob(f"{style}.*"))) for style in chosen]
+    return [(f"{tier}_zoo", ["johnson", "--tier", tier, "--style-image", *images])]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiers", nargs="+", choices=("fast", "quality", "adain"), default=["fast"])
     parser.add_argument("--styles", nargs="+", help="default: the issue's list for each tier")
-    parser.add_argument("--iterations", type=int, default=2000)
-    parser.add_argument("--image-size", type=int, default=192)
+    parser.add_argument("--iterations", type=int, default=6000)
+    parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--data", type=Path, default=SHARED / "datasets" / "photos")
     parser.add_argument("--runs", type=Path, default=Path.home() / ".cache" / "stylecam" / "runs")
     parser.add_argument("--parallel", action="store_true", help="start all runs at once (one big GPU)")

@@ -1,8 +1,10 @@
 """Contact sheet of one tier of the zoo: every style on the same three held-out photos.
 
-    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--size 384] [--out docs/zoo_fast.jpg]
+    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--size 384] [--out docs/zoo_fast.jpg]
 
-``--tier adain`` shows the AdaIN decoder with each style image of the fast zoo.
+Each style of a several-style network is a row of its own. ``--files`` limits the rows to the styles of those
+model files (e.g. a network in training beside the shipped one). ``--tier adain`` shows the AdaIN decoder with
+each style image of the fast zoo.
 """
 
 from __future__ import annotations
@@ -27,16 +29,20 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 PHOTOS = ("brad_pitt", "golden_gate", "tubingen")
 
 
-def stylizers(tier: str, size: int) -> list[tuple[str, str, Callable[[torch.Tensor], torch.Tensor]]]:
+def stylizers(tier: str, size: int, files: list[str] | None = None
+              ) -> list[tuple[str, str, Callable[[torch.Tensor], torch.Tensor]]]:
     """(row label, style image name, stylize function) for every row of the sheet."""
     entries = list_models()
-    johnson = [e for e in entries if e.kind == "johnson" and e.style_image is not None]
+    johnson = [e for e in entries if e.kind == "johnson" and e.style_image is not None
+               and not (e.styles and e.style is None) and (files is None or e.path.name in files)]
     if tier != "adain":
         rows = []
+        nets: dict[Path, torch.nn.Module] = {}
         for entry in (e for e in johnson if e.card.get("tier") == tier):
-            net = load_transformer(entry.path)
+            net = nets.setdefault(entry.path, load_transformer(entry.path))
+            mix = {entry.style: 1.0} if entry.style else None
             rows.append((f"{entry.name} ({entry.total_iterations} it)", entry.style_image,
-                         lambda x, net=net: run_transformer(net, x)))
+                         lambda x, net=net, mix=mix: run_transformer(net, x, mix)))
         return rows
     decoder = next((e for e in entries if e.kind == "adain_decoder"), None)
     if decoder is None:
@@ -54,6 +60,7 @@ def stylizers(tier: str, size: int) -> list[tuple[str, str, Callable[[torch.Tens
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tier", choices=("fast", "quality", "adain"), default="fast")
+    parser.add_argument("--files", nargs="+", metavar="NAME.pth", help="only the styles of these model files")
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -61,7 +68,7 @@ def main() -> None:
     photos = {name: read_image(SHARED / "content" / f"{name}.jpg", max_side=args.size, size_option=None)
               for name in PHOTOS}
     rows = [[(name, image) for name, image in photos.items()]]
-    for label, style_name, stylize in stylizers(args.tier, args.size):
+    for label, style_name, stylize in stylizers(args.tier, args.size, args.files):
         style = read_image(SHARED / "styles" / style_name, max_side=args.size, size_option=None)
         rows.append([(label, style)] + [(name, to_image(stylize(to_tensor(image)))) for name, image in photos.items()])
     if len(rows) == 1:

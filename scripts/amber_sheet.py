@@ -1,0 +1,54 @@
+"""The published pytorch/examples results on amber.jpg beside ours for the same four style images.
+
+    python scripts/amber_sheet.py [--files NAME.pth ...] [--size 384] [--out docs/amber_references.jpg]
+
+Rows: mosaic, candy, rain-princess, udnie. Columns: the style image, the reference
+(../shared/references/pytorch_examples/amber-STYLE.jpg), then each of our Johnson networks that learned that style
+image (every tier, each style of a several-style network on its own; ``--files`` limits them to those files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from stylecam.imaging.io import read_image, write_image
+from stylecam.imaging.sheet import contact_sheet
+from stylecam.imaging.tensors import to_image, to_tensor
+from stylecam.nets.checkpoints import load_transformer
+from stylecam.stylize.methods import run_transformer
+from stylecam.zoo import list_models
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+STYLES = ("mosaic", "candy", "rain-princess", "udnie")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", nargs="+", metavar="NAME.pth", help="only networks in these model files")
+    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "amber_references.jpg")
+    args = parser.parse_args()
+    amber = to_tensor(read_image(SHARED / "images" / "content" / "amber.jpg", max_side=args.size, size_option=None))
+    entries = [e for e in list_models() if e.kind == "johnson" and not (e.styles and e.style is None)
+               and (args.files is None or e.path.name in args.files)]
+    nets = {}
+    rows = []
+    for style in STYLES:
+        image = f"{style}.jpg"
+        row = [(style, read_image(SHARED / "images" / "styles" / image, max_side=args.size, size_option=None)),
+               ("pytorch/examples", read_image(SHARED / "references" / "pytorch_examples" / f"amber-{style}.jpg",
+                                               max_side=args.size, size_option=None))]
+        for entry in (e for e in entries if e.style_image == image):
+            net = nets.setdefault(entry.path, load_transformer(entry.path))
+            mix = {entry.style: 1.0} if entry.style else None
+            row.append((f"ours: {entry.path.stem}{':' + entry.style if entry.style else ''}",
+                        to_image(run_transformer(net, amber, mix))))
+        rows.append(row)
+    write_image(args.out, contact_sheet(rows, height=args.size * 2 // 3))
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
