@@ -1,6 +1,7 @@
 """How strongly every shipped network carries its style, beside our Gatys optimisation of the same photos.
 
-    python benchmarks/quality.py [--models NAME ...] [--gatys-iters 150] [--no-gatys] [--out benchmarks/results/quality.json]
+    python benchmarks/quality.py [--models NAME ...] [--gatys-iters 150] [--no-gatys]
+                                 [--out benchmarks/results/quality.json]
 
 Protocol (issue 11): the five held-out photos of ../shared/images/content at a 384-px long side, each style image
 at 512 px. *Style ratio*: the stylized photo's Gram loss to the style (Gram normalised by C·H·W at relu1_1,
@@ -131,7 +132,8 @@ def main() -> None:
     entries = list_models()
     chosen = [e for e in entries if args.models is None or e.name in args.models]
     # every style once: a several-style network's own file-name entry repeats its first style
-    johnson = [e for e in chosen if e.kind == "johnson" and e.style_image is not None and not (e.styles and not e.style)]
+    johnson = [e for e in chosen
+               if e.kind == "johnson" and e.style_image is not None and not (e.styles and not e.style)]
     rows = johnson_rows(judge, johnson)
     fast_styles = style_images_of_tier(entries, "fast")
     for entry in (e for e in chosen if e.kind == "adain_decoder"):
@@ -148,8 +150,9 @@ def main() -> None:
         renderer = CachedGatys(vgg, args.gatys_iters)
         for style_name in sorted({str(r["style_image"]) for r in rows if r["tier"] != "adain"}):
             style = read_style(style_name)
+            measured = judge(renderer.stylizer(Path(style_name).stem, style), style)
             rows.append({"model": f"gatys {Path(style_name).stem}", "tier": "gatys", "style_image": style_name,
-                         "iterations": args.gatys_iters, **judge(renderer.stylizer(Path(style_name).stem, style), style)})
+                         "iterations": args.gatys_iters, **measured})
     result = {"benchmark": "quality", "photo_side": PHOTO_SIDE, "style_side": STYLE_SIDE, "photos": sorted(photos),
               "content_layers": list(CONTENT_LAYERS), "style_layers": list(STYLE_LAYERS), "models": rows}
     write_result(args.out, result)

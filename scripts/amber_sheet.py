@@ -28,7 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", nargs="+", metavar="NAME.pth", help="only networks in these model files")
     parser.add_argument("--size", type=int, default=384)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "amber_references.jpg")
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).resolve().parents[1] / "docs" / "amber_references.jpg")
     args = parser.parse_args()
     amber = to_tensor(read_image(SHARED / "images" / "content" / "amber.jpg", max_side=args.size, size_option=None))
     entries = [e for e in list_models() if e.kind == "johnson" and not (e.styles and e.style is None)

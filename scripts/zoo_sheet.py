@@ -1,6 +1,7 @@
 """Contact sheet of one tier of the zoo: every style on the same three held-out photos.
 
-    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--size 384] [--out docs/zoo_fast.jpg]
+    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--size 384]
+                                [--out docs/zoo_fast.jpg]
 
 Each style of a several-style network is a row of its own. ``--files`` limits the rows to the styles of those
 model files (e.g. a network in training beside the shipped one). ``--tier adain`` shows the AdaIN decoder with

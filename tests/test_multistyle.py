@@ -3,8 +3,6 @@ generated images, and adding a style that trains only its own normalisation rows
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from in_process import run_main
 from PIL import Image
 
 from stylecam.cli.train import JOHNSON_DEFAULTS, main
@@ -113,10 +112,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _train(*argv: Any) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        rc = main([str(a) for a in argv])
-    return rc, err.getvalue()
+    return run_main(main, *argv)
 
 
 def _common(root: Path, out: Path, steps: int) -> list[Any]:
@@ -315,7 +311,5 @@ def test_stylize_takes_a_style_by_name_and_a_blend(zoo: Path, tmp_path: Path) ->
         outputs[name] = np.asarray(Image.open(out)).astype(int)
     assert np.array_equal(outputs["ink_chalk"], outputs["chalk"])  # a blend at 1 is the other style alone
     assert np.abs(outputs["half"] - outputs["ink"]).mean() > 0.5 and np.abs(outputs["half"] - outputs["chalk"]).mean() > 0.5
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        rc = stylize([str(photo), "-o", str(tmp_path / "bad.png"), "--model", "ink", "--blend", "pencil", "-q"])
-    assert rc == 2 and err.getvalue().count("\n") == 1 and "this network has: ink, oil, chalk" in err.getvalue()
+    rc, err = run_main(stylize, photo, "-o", tmp_path / "bad.png", "--model", "ink", "--blend", "pencil", "-q")
+    assert rc == 2 and err.count("\n") == 1 and "this network has: ink, oil, chalk" in err

@@ -7,11 +7,9 @@ a few dozen steps, so the whole file runs in well under a minute on two CPU core
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import hashlib
-import io
 import json
 import math
 import os
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from in_process import run_main
 from PIL import Image
 
 import stylecam.zoo
@@ -108,10 +107,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _train(*argv: Any) -> tuple[int, str]:
     """Run ``styletrain`` in-process; (exit code, stderr)."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        rc = main([str(a) for a in argv])
-    return rc, err.getvalue()
+    return run_main(main, *argv)
 
 
 def _johnson_args(d: Path, output: Path, run_dir: Path, iterations: int, *extra: Any) -> list[Any]:

@@ -41,7 +41,8 @@ def _loss_options(parser: argparse.ArgumentParser) -> None:
                         help="stability under small warps, for flicker-free live video (default 0 = off)")
     parser.add_argument("--content-layers", nargs="+", metavar="LAYER")
     parser.add_argument("--style-tiles", type=positive_int, default=d["style_tiles"], metavar="N",
-                        help="match the style Gram in every cell of an N×N grid of the crop (default 1: the whole crop)")
+                        help="match the style Gram in every cell of an N×N grid of the crop "
+                             "(default 1: the whole crop)")
     parser.add_argument("--warmup", type=int, metavar="STEPS",
                         help="first steps learn to reconstruct the photos (pixel loss, no VGG: fast) before the "
                              f"style is trained (default {FRESH_WARMUP} from scratch, 0 with --init or add-style)")

@@ -148,24 +148,20 @@ def _export_modules() -> tuple[type, type]:
             return y + image if self.net.config.residual_output else y
 
     class AdaINExport(nn.Module):
-        """Encoder, AdaIN with strength ``alpha`` (statistics in float32), decoder, resize to the content size."""
+        """Encoder, AdaIN with strength ``alpha`` (statistics in float32), decoder, back to the content size."""
 
-        def __init__(self, model: nn.Module, fp16: bool, resize_back: bool) -> None:
+        def __init__(self, model: nn.Module, fp16: bool) -> None:
             super().__init__()
             model = copy.deepcopy(model).cpu().float().eval()
             self.model = model.half() if fp16 else model
             self.dtype = torch.float16 if fp16 else torch.float32
-            self.resize_back = resize_back
 
         def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
             height, width = content.shape[-2:]
-            content_features = self.model.encode(content.to(self.dtype)).float()
+            content_features = self.model.encode_content(content.to(self.dtype)).float()
             style_features = self.model.encode(style.to(self.dtype)).float()
             mixed = alpha * adain(content_features, style_features) + (1 - alpha) * content_features
-            y = self.model.decoder(mixed.to(self.dtype)).float()
-            if self.resize_back:
-                y = F.interpolate(y, size=(height, width), mode="bilinear", align_corners=False)
-            return y
+            return self.model.decode_content(mixed.to(self.dtype), height, width).float()
 
     return JohnsonExport, AdaINExport
 
@@ -367,7 +363,7 @@ def export_adain(model: AdaINModel, options: ExportOptions = ExportOptions(), *,
     _, adain_export = _export_modules()
     dynamic = options.is_dynamic
     width, height = (options.size or TRACE_SIZE) if not dynamic else TRACE_SIZE
-    module = adain_export(model, options.fp16, resize_back=True).eval()
+    module = adain_export(model, options.fp16).eval()
     args = (torch.rand(1, 3, height, width), torch.rand(1, 3, height, width), torch.tensor(1.0))
     axes = ({"content": {2: "height", 3: "width"}, "style": {2: "style_height", 3: "style_width"}}
             if dynamic else {})

@@ -17,6 +17,9 @@ from stylecam.losses.perceptual import mean_std
 from stylecam.nets.vgg import LAYER_TABLE, VGGFeatures, layer_order
 
 ENCODER_LAYERS = ("relu4_1", "relu3_1")
+# Replicated border around the content while it is encoded: VGG's zero padding otherwise makes the features along
+# the edges unlike any inside, and the decoder draws them as a frame around every picture.
+BORDER_PAD = 16
 
 
 def adain(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -87,6 +90,19 @@ class AdaINModel(nn.Module):
         """VGG features of an RGB 0..1 image at the decoder's encoder layer."""
         return self.vgg(image, [self.decoder.encoder_layer])[self.decoder.encoder_layer]
 
+    def encode_content(self, content: torch.Tensor) -> torch.Tensor:
+        """:meth:`encode` of the content with a replicated border (:data:`BORDER_PAD`), which
+        :meth:`decode_content` removes again."""
+        return self.encode(F.pad(content, (BORDER_PAD,) * 4, mode="replicate"))
+
+    def decode_content(self, features: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """Decode features of :meth:`encode_content` to a ``height``×``width`` image, border removed. The decoder's
+        output is a few px off when a side is not a multiple of the encoder's stride, so it is always resized to the
+        padded size (an exact identity where it has that size), which also keeps exported graphs right at any size."""
+        padded = (height + 2 * BORDER_PAD, width + 2 * BORDER_PAD)
+        out = F.interpolate(self.decoder(features), size=padded, mode="bilinear", align_corners=False)
+        return out[..., BORDER_PAD:BORDER_PAD + height, BORDER_PAD:BORDER_PAD + width]
+
     def forward(
         self,
         content: torch.Tensor,
@@ -95,8 +111,8 @@ class AdaINModel(nn.Module):
         weights: Sequence[float] | None = None,
     ) -> torch.Tensor:
         """Stylize ``content`` (N×3×H×W, 0..1) with one or more style images, mixed by ``weights``; the result has
-        the content's size (the decoder's is a few px off when a side is not a multiple of the encoder's stride)."""
-        content_features = self.encode(content)
+        the content's size."""
+        content_features = self.encode_content(content)
         weights = list(weights) if weights is not None else [1.0] * len(styles)
         if len(weights) != len(styles) or not styles:
             raise ValueError("need one weight per style image and at least one style")
@@ -106,7 +122,4 @@ class AdaINModel(nn.Module):
         )
         assert isinstance(target, torch.Tensor)
         mixed = alpha * target + (1 - alpha) * content_features
-        out = self.decoder(mixed)
-        if out.shape[-2:] != content.shape[-2:]:
-            out = F.interpolate(out, size=content.shape[-2:], mode="bilinear", align_corners=False)
-        return out
+        return self.decode_content(mixed, *content.shape[-2:])

@@ -313,7 +313,8 @@ def with_styles(net: TransformerNet, names: tuple[str, ...]) -> TransformerNet:
     own = result.state_dict()
     for key in own:
         if key.endswith((".scale", ".shift")) and key not in state:  # from a one-style network's .weight/.bias
-            source = state[key[: -len("scale")] + "weight"] if key.endswith(".scale") else state[key[: -len("shift")] + "bias"]
+            stem, kind = key.rsplit(".", 1)
+            source = state[f"{stem}.{'weight' if kind == 'scale' else 'bias'}"]
             own[key] = source.unsqueeze(0).repeat(len(names), 1)
         elif key.endswith((".scale", ".shift")):
             rows = state[key]

@@ -79,7 +79,6 @@ class TorchAdaINBackend:
     def run(self, frame: np.ndarray) -> np.ndarray:
         """Stylize one RGB uint8 frame with the current style and ``alpha``."""
         import torch
-        import torch.nn.functional as F
 
         from stylecam.nets.adain import adain
 
@@ -89,11 +88,9 @@ class TorchAdaINBackend:
         height, width = frame.shape[:2]
         with torch.inference_mode():
             x = torch.from_numpy(frame_to_nchw(frame)).to(self._device).div_(255)
-            content = self.model.encode(x)
+            content = self.model.encode_content(x)
             mixed = alpha * adain(content, self._style_features) + (1 - alpha) * content
-            y = self.model.decoder(mixed)
-            if y.shape[-2:] != (height, width):
-                y = F.interpolate(y, size=(height, width), mode="bilinear", align_corners=False)
+            y = self.model.decode_content(mixed, height, width)
         return nchw_to_frame(y.float().cpu().numpy() * 255, height, width)
 
 
