@@ -35,12 +35,16 @@ from stylecam.nets.transformer import TIERS, TransformerConfig, TransformerNet
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "video" / "ntu.mp4"
 FULL_RESOLUTION = "fast, full resolution"
+SIX_STYLES = "fast, 6 styles"  # one several-style network (a style-weight input), as the zoo ships
 CODE = "import sys; from stylecam.cli.live import main; sys.exit(main())"
 
 
 def benchmarked_configs() -> dict[str, TransformerConfig]:
-    """The tiers, and the fast tier's widths at full resolution (no 2×2 blocks): what the blocks save."""
-    return {**TIERS, FULL_RESOLUTION: replace(TIERS["fast"], space_to_depth=1)}
+    """The tiers, the fast tier's widths at full resolution (no 2×2 blocks: what the blocks save), and the fast
+    tier holding six styles (what the conditional norms and their style input cost)."""
+    styles = ("mosaic", "candy", "udnie", "rain-princess", "starry_night", "the_scream")
+    return {**TIERS, FULL_RESOLUTION: replace(TIERS["fast"], space_to_depth=1),
+            SIX_STYLES: replace(TIERS["fast"], styles=styles)}
 
 
 def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
@@ -58,6 +62,7 @@ def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
         ]
         if i == 0:
             runs.append({"tier": FULL_RESOLUTION, "backend": "auto", "size": size, "frames": frames, "variant": ""})
+            runs.append({"tier": SIX_STYLES, "backend": "auto", "size": size, "frames": frames, "variant": ""})
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "1 thread",
                          "args": ["--threads", "1"]})
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "net-scale 0.5",
