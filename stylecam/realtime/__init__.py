@@ -1,1 +1,2 @@
-"""Real time: the capture loop, inference backends and the virtual camera (``stylecam`` command)."""
+"""The live app (``stylecam``): sources, the capture/inference/output loop, effects and outputs (window, virtual
+camera, MJPEG stream, recording). Its networks run through :mod:`stylecam.runtime`, like every command's."""
