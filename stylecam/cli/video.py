@@ -225,23 +225,24 @@ def video_main(argv: Sequence[str] | None = None) -> int:
 
     set_quiet(args.quiet)
     check_args(args)
-    from stylecam.video.pipeline import RenderOptions, check_paths, render_video
+    from stylecam.video.pipeline import RenderOptions, check_paths, check_resume, render_video
     from stylecam.video.reader import probe
+    from stylecam.video.writer import EncodeSettings
 
     source, target = Path(args.input), Path(args.output)
     check_paths(source, target)
     probe(source)  # a bad input fails before any model is loaded
+    options = RenderOptions(size=args.size or None, start=args.start, duration=args.duration,
+                            encode=EncodeSettings(args.crf, args.preset), audio=not args.no_audio,
+                            settings=output_settings(args), resume=args.resume)
+    check_resume(source, target, options)  # and so does a refused --resume
     from stylecam.devices import resolve_device
     from stylecam.video.keyframes import CutDetector
-    from stylecam.video.writer import EncodeSettings
 
     device = resolve_device(args.device)
     temporal = build_temporal(args, device)
     if args.temporal == "ruder" and device.type == "cpu":
         notice("ruder optimises every frame; on a CPU expect several seconds per frame (a GPU is advised)")
-    options = RenderOptions(size=args.size or None, start=args.start, duration=args.duration,
-                            encode=EncodeSettings(args.crf, args.preset), audio=not args.no_audio,
-                            settings=output_settings(args), resume=args.resume)
     report = render_video(source, target, temporal, options, CutDetector(args.cut_threshold))
     cuts = f", {report.cuts} scene cut{'s' * (report.cuts != 1)}" if report.cuts else ""
     audio = f"audio {', '.join(report.audio)}" if report.audio else "no audio"

@@ -64,8 +64,8 @@ class RenderOptions:
 
     def fingerprint(self) -> dict[str, Any]:
         """Every setting that shapes the output, as JSON values."""
-        fields = {key: value for key, value in asdict(self).items() if key not in ("settings", "resume")}
-        return json.loads(json.dumps({**fields, **self.settings}))
+        fields = {key: value for key, value in asdict(self).items() if key not in ("encode", "settings", "resume")}
+        return json.loads(json.dumps({**fields, **asdict(self.encode), **self.settings}))
 
 
 @dataclass
@@ -176,15 +176,12 @@ class _Recorder:
                            self.writer.offset_pts, self.last_pts, self.last_time, self.since_cut, inputs, outputs)
 
 
-def _resume_state(source: Path, target: Path, options: RenderOptions) -> ResumeState | None:
-    """The checked state to resume from, or None to start from the beginning."""
-    if not options.resume:
-        return None
-    state = load_state(target)
-    if state is None:
-        notice(f"{target}: no interrupted render to resume; starting from the beginning")
-        return None
-    check_state(state, target, source, options.fingerprint())
+def check_resume(source: Path, target: Path, options: RenderOptions) -> ResumeState | None:
+    """The state to resume from (None: there is none, or no ``resume``); UsageError, in one line, when it is
+    another input's or other options'. Cheap: a command may check before it loads its models."""
+    state = load_state(target) if options.resume else None
+    if state is not None:
+        check_state(state, target, source, options.fingerprint())
     return state
 
 
@@ -198,7 +195,9 @@ def render_video(source: Path, target: Path, temporal: Temporal, options: Render
     _check_span(info, options)
     size = processing_size(info, options.size)
     describe(info, size)
-    state = _resume_state(source, target, options)
+    state = check_resume(source, target, options)
+    if options.resume and state is None:
+        notice(f"{target}: no interrupted render to resume; starting from the beginning")
     cuts = cuts or CutDetector()
     report = RenderReport(target, size)
     temporary = temporary_path(target)
