@@ -40,3 +40,7 @@ class OutputError(StylecamError):
     """An output cannot be written (missing folder, equal to an input, no permission)."""
 
     exit_code = 73
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that a command stops the same way (exit 143)."""

@@ -304,12 +304,12 @@ def test_stylize_takes_a_style_by_name_and_a_blend(zoo: Path, tmp_path: Path) ->
     photo = tmp_path / "photo.png"
     Image.fromarray(_frame(64, 80)).save(photo)
     outputs = {}
-    for name, extra in (("ink", []), ("chalk", []), ("ink_chalk", ["--blend", "chalk:1"]), ("half", ["--blend", "chalk"])):
+    for name, extra in (("ink", []), ("chalk", []), ("ink_chalk", ["--mix", "chalk:1"]), ("half", ["--mix", "chalk"])):
         out = tmp_path / f"{name}.png"
         model = "ink" if name != "chalk" else "chalk"
         assert stylize([str(photo), "-o", str(out), "--model", model, "--device", "cpu", "-q", *extra]) == 0
         outputs[name] = np.asarray(Image.open(out)).astype(int)
     assert np.array_equal(outputs["ink_chalk"], outputs["chalk"])  # a blend at 1 is the other style alone
     assert np.abs(outputs["half"] - outputs["ink"]).mean() > 0.5 and np.abs(outputs["half"] - outputs["chalk"]).mean() > 0.5
-    rc, err = run_main(stylize, photo, "-o", tmp_path / "bad.png", "--model", "ink", "--blend", "pencil", "-q")
+    rc, err = run_main(stylize, photo, "-o", tmp_path / "bad.png", "--model", "ink", "--mix", "pencil", "-q")
     assert rc == 2 and err.count("\n") == 1 and "this network has: ink, oil, chalk" in err

@@ -4,17 +4,21 @@ error/exit-code wrapper every command uses."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import FrameType
 
 from stylecam import __version__
-from stylecam.errors import StylecamError
+from stylecam.errors import StylecamError, Terminated
 from stylecam.imaging.sizes import SizeOption, size_option_type
 from stylecam.runtime import BACKEND_CHOICES
 
 Group = argparse.ArgumentParser | argparse._ArgumentGroup
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -57,8 +61,8 @@ def positive_int(text: str) -> int:
     return value
 
 
-def blend_option(text: str) -> tuple[str, float]:
-    """argparse type for ``--blend STYLE[:AMOUNT]``: another style of the same network and its share (default 0.5)."""
+def mix_option(text: str) -> tuple[str, float]:
+    """argparse type for ``--mix STYLE[:AMOUNT]``: another style of the same network and its share (default 0.5)."""
     name, _, amount = text.partition(":")
     try:
         share = float(amount) if amount else 0.5
@@ -69,23 +73,42 @@ def blend_option(text: str) -> tuple[str, float]:
     return name, share
 
 
-def add_blend_option(parser: argparse._ActionsContainer) -> None:
-    """``--blend STYLE[:AMOUNT]`` for commands that run a trained network (a parser or an argument group)."""
-    parser.add_argument("--blend", type=blend_option, metavar="STYLE[:AMOUNT]",
+def add_mix_option(parser: argparse._ActionsContainer) -> None:
+    """``--mix STYLE[:AMOUNT]`` for commands that run a trained network (a parser or an argument group)."""
+    parser.add_argument("--mix", type=mix_option, metavar="STYLE[:AMOUNT]",
                         help="mix another style of the same several-style network into the chosen one "
                              "(AMOUNT 0..1 is its share, default 0.5)")
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Inside, SIGTERM (``timeout``, job schedulers, ``docker stop``) raises :class:`Terminated` in the main
+    thread, so that it stops a command as Ctrl-C does."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_command(prog: str, body: Callable[[], int]) -> int:
-    """Run a command body: user errors become one line on stderr and their exit code; Ctrl-C exits 130."""
+    """Run a command body: user errors become one line on stderr and their exit code; Ctrl-C exits 130 and
+    SIGTERM (see :func:`sigterm_interrupts`) 143, each with one line saying so (and what was kept, if the
+    command says)."""
     try:
         return body()
     except StylecamError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        detail = f": {exc}" if exc.args else ""
+        print(f"{prog}: {'terminated' if terminated else 'interrupted'}{detail}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except MemoryError:
         print(f"{prog}: error: out of memory; try a smaller --size", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from stylecam.cli.common import (
     add_backend_option,
-    add_blend_option,
+    add_mix_option,
     add_common_options,
     add_size_option,
     add_threads_option,
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     styles.add_argument("--style", nargs="+", metavar="NAME|PATH",
                         help="trained style network(s): zoo names or .pth/.onnx files; n/p cycle through them "
                              "(one name: through every trained style)")
-    add_blend_option(styles)
+    add_mix_option(styles)
     styles.add_argument("--style-image", nargs="+", metavar="IMG",
                         help="AdaIN: any style image(s) (one image: n/p cycle through its folder)")
     styles.add_argument("--decoder", metavar="NAME|PATH", help="AdaIN decoder (default: the zoo's first)")
@@ -194,8 +194,8 @@ def build_styles(args: argparse.Namespace) -> Any:
         return st.GuardedBackend(backend, entry.label, fallback)
 
     bank = st.StyleBank(entries, start, opener=open_entry)
-    if args.blend:
-        bank.set_blend(*args.blend)
+    if args.mix:
+        bank.set_blend(*args.mix)
     return bank
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylecam.cli.common import add_blend_option, add_common_options, add_size_option, positive_int, run_command
+from stylecam.cli.common import add_mix_option, add_common_options, add_size_option, positive_int, run_command
 from stylecam.errors import InputError, StylecamError, UsageError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ BYTES_PER_PIXEL = {"johnson": 1000, "adain": 1000, "gatys": 3600}
 
 EXAMPLES = """examples:
   stylize photo.jpg -o out.jpg --model mosaic
-  stylize photo.jpg -o out.jpg --model mosaic --blend candy:0.3   # two styles of one several-style network
+  stylize photo.jpg -o out.jpg --model mosaic --mix candy:0.3   # two styles of one several-style network
   stylize photo.jpg -o out.jpg --style-image starry.jpg --method gatys --iters 300
   stylize photos/ -o styled/ --method adain --decoder adain_decoder --style-image a.jpg b.jpg --style-weights 2 1
 """
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", choices=METHODS,
                         help="default: johnson with --model, adain with --decoder, gatys with --style-image alone")
     parser.add_argument("-m", "--model", metavar="NAME|PATH", help="trained Johnson model: zoo name or file")
-    add_blend_option(parser)
+    add_mix_option(parser)
     parser.add_argument("-s", "--style-image", nargs="+", default=[], metavar="IMG",
                         help="style image(s) for gatys and adain")
     parser.add_argument("--style-weights", nargs="+", type=float, metavar="W",
@@ -149,7 +149,7 @@ def build_method(args: argparse.Namespace, method: str, device: torch.device) ->
 
         path, style = zoo.resolve_style(args.model)
         net = load_transformer(path).to(device)
-        return methods.JohnsonMethod(net, args.preserve_color, style_mix(net.config.styles, style, args.blend))
+        return methods.JohnsonMethod(net, args.preserve_color, style_mix(net.config.styles, style, args.mix))
     if method == "adain":
         from stylecam.nets.adain import AdaINModel
         from stylecam.nets.checkpoints import load_adain_decoder

@@ -13,7 +13,7 @@ def style_mix(styles: Sequence[str], style: str | None, blend: tuple[str, float]
     lacks."""
     if not styles:
         if blend is not None:
-            raise UsageError("--blend needs a several-style network; this model holds one style")
+            raise UsageError("--mix needs a several-style network; this model holds one style")
         return None
     chosen = style or styles[0]
     for name in (chosen, *([blend[0]] if blend else [])):

@@ -228,7 +228,7 @@ class StyleBank:
         partners = {self.entries[i].style: i for i in self.blend_partners()}
         if style not in partners:
             have = ", ".join(str(name) for name in partners) or "none: it is not a several-style network"
-            raise UsageError(f"--blend {style}: {self.current.label} can blend with {have}")
+            raise UsageError(f"--mix {style}: {self.current.label} can blend with {have}")
         self.blend = (partners[style], amount)
 
     def cycle_blend(self) -> str:

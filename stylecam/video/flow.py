@@ -7,6 +7,7 @@ border replicated. ``estimate(a, b)`` returns the flow that warps ``b`` onto ``a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
@@ -98,11 +99,15 @@ class FlowEstimator:
         Flows and mask are computed at the reduced resolution (flow vectors in full-size pixels, so the
         thresholds keep their meaning) and then upsampled: a fraction of the cost of a full-size check.
         """
-        gray_cur, gray_prev = self.gray(current), self.gray(previous)
-        height, width = current.shape[:2]
-        scale = width / gray_cur.shape[1]
-        backward = self.estimate_gray(gray_cur, gray_prev) * scale
-        forward = self.estimate_gray(gray_prev, gray_cur) * scale
+        return self.warp_field_gray(self.gray(current), self.gray(previous), current.shape[:2], settings)
+
+    def warp_field_gray(self, current: np.ndarray, previous: np.ndarray, shape: tuple[int, ...],
+                        settings: MaskSettings = MaskSettings()) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`warp_field` from the frames' grey images (:meth:`gray`), for frames of ``shape`` (H, W, …)."""
+        height, width = shape[:2]
+        scale = width / current.shape[1]
+        backward = self.estimate_gray(current, previous) * scale
+        forward = self.estimate_gray(previous, current) * scale
         mask = reliability_mask(backward, forward, settings, pixel_scale=scale)
         if mask.shape != (height, width):  # vectors are already in full-size pixels: resize the grids only
             mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -110,17 +115,19 @@ class FlowEstimator:
         return backward, mask
 
 
-def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    xs = np.arange(width, dtype=np.float32)[None, :].repeat(height, axis=0)
-    ys = np.arange(height, dtype=np.float32)[:, None].repeat(width, axis=1)
-    return xs, ys
+@functools.lru_cache(maxsize=4)
+def _grid(height: int, width: int) -> np.ndarray:
+    """The H×W×2 pixel coordinates (x, y), read-only (kept for the next frame of the same size)."""
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    grid = np.dstack([xs, ys])
+    grid.flags.writeable = False
+    return grid
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Backward-warp an H×W(×C) image by an H×W×2 flow (bilinear, border replicated); keeps the dtype."""
-    height, width = flow.shape[:2]
-    xs, ys = _grid(height, width)
-    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    coords = cv2.add(_grid(*flow.shape[:2]), np.asarray(flow, dtype=np.float32))
+    return cv2.remap(image, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def reliability_mask(

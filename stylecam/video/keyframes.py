@@ -43,6 +43,15 @@ class CutDetector:
         """Bhattacharyya distance between two frames' histograms (0 same colours … 1 disjoint)."""
         return float(cv2.compareHist(self.histogram(a), self.histogram(b), cv2.HISTCMP_BHATTACHARYYA))
 
+    @property
+    def since_cut(self) -> int:
+        """Frames since the last cut (the one restart state besides the previous frame)."""
+        return self._since_cut
+
+    def restore(self, previous: np.ndarray, since_cut: int) -> None:
+        """Continue after ``previous``, ``since_cut`` frames after the last cut (a resumed render)."""
+        self._previous, self._since_cut = self.histogram(previous), since_cut
+
     def __call__(self, frame: np.ndarray) -> bool:
         hist = self.histogram(frame)
         previous, self._previous = self._previous, hist

@@ -197,18 +197,21 @@ def processing_size(info: VideoInfo, size: int | tuple[int, int] | None) -> tupl
 
 
 class VideoReader:
-    """Decode upright RGB frames at ``size`` from ``start`` seconds for ``duration`` seconds.
+    """Decode upright RGB frames at ``size`` from ``start`` seconds for ``duration`` seconds, and only those
+    after source timestamp ``after_pts`` when given (a resumed render).
 
     Iterating yields :class:`Frame` objects; decoding errors mid-stream (a truncated file) end the iteration
-    with ``truncated`` set rather than raising, so what was decoded is still written.
+    with ``truncated`` set rather than raising, so what was decoded is still written. Each frame is scaled and
+    converted to RGB in one swscale pass, on the decoder's frame threads' output.
     """
 
     def __init__(self, info: VideoInfo, size: tuple[int, int], start: float = 0.0,
-                 duration: float | None = None) -> None:
+                 duration: float | None = None, after_pts: int | None = None) -> None:
         self.info = info
         self.size = size
         self.start = start
         self.end = start + duration if duration is not None else math.inf
+        self.after_pts = after_pts
         self.truncated = False
         self._container = open_input(info.path)
         self._stream = _video_stream(self._container, info.path)
@@ -225,12 +228,16 @@ class VideoReader:
         self._container.close()
 
     def _seek(self) -> None:
-        if self.start > 0:
+        if self.after_pts is not None:
+            target = self.after_pts
+        elif self.start > 0:
             target = self.info.start_pts + int(self.start / self.info.time_base)
-            try:
-                self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
-            except av.error.FFmpegError:
-                pass  # unseekable: decode from the beginning and skip
+        else:
+            return
+        try:
+            self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            pass  # unseekable: decode from the beginning and skip
 
     def __iter__(self) -> Iterator[Frame]:
         self._seek()
@@ -239,7 +246,7 @@ class VideoReader:
         time_base = self.info.time_base
         try:
             for frame in self._container.decode(self._stream):
-                if frame.pts is None:
+                if frame.pts is None or (self.after_pts is not None and frame.pts <= self.after_pts):
                     continue
                 time = float((frame.pts - self.info.start_pts) * time_base)
                 if time < self.start - 1e-6:

@@ -1,4 +1,8 @@
-"""Temporal consistency strategies behind one interface: ``step(frame, cut) -> stylized frame``.
+"""Temporal consistency strategies behind one interface, in two halves so that a pipeline can overlap them:
+``prepare(frame, cut)`` does what does not depend on earlier outputs (the network; the flow between input
+frames) and may run ahead on its own thread, in frame order; ``finish(frame, prepared, cut)`` does the rest, in
+frame order. ``step(frame, cut)`` is both at once. ``history`` past (input, output) pairs are what a resumed
+render hands back to ``restore`` to carry on exactly where it stopped.
 
 - ``none``: every frame stylized on its own (flickers; for comparison).
 - ``flow``: the previous output warped into the current frame by optical flow on the input frames and blended
@@ -12,10 +16,11 @@ dropped there, and with Gatys key frames that frame is optimised rather than onl
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,12 +33,29 @@ from stylecam.video.keyframes import GatysRenderer
 from stylecam.video.stylizers import Stylizer
 
 
-class Temporal(Protocol):
-    """A temporal consistency strategy."""
+History = Sequence[tuple[np.ndarray, np.ndarray]]
+"""Past (input frame, output frame) pairs, oldest first."""
+
+
+class Temporal(ABC):
+    """A temporal consistency strategy; ``history`` is how many past (input, output) pairs it uses."""
+
+    history: int = 0
+
+    @abstractmethod
+    def prepare(self, frame: np.ndarray, cut: bool) -> Any:
+        """The work on ``frame`` (RGB uint8) that needs no earlier output; called once per frame, in order."""
+
+    @abstractmethod
+    def finish(self, frame: np.ndarray, prepared: Any, cut: bool) -> np.ndarray:
+        """The stylized frame for ``frame`` from what :meth:`prepare` returned; called in order."""
+
+    def restore(self, history: History) -> None:
+        """Continue after the last ``history`` frames (a resumed render), as though they had just been stepped."""
 
     def step(self, frame: np.ndarray, cut: bool) -> np.ndarray:
-        """The stylized frame for ``frame`` (RGB uint8), given whether it starts a new shot."""
-        ...
+        """The stylized frame for ``frame``, given whether it starts a new shot."""
+        return self.finish(frame, self.prepare(frame, cut), cut)
 
 
 @dataclass
@@ -55,14 +77,18 @@ class FirstPass:
 
 
 @dataclass
-class PerFrame:
+class PerFrame(Temporal):
     """``none``: each frame on its own."""
 
     first: FirstPass
 
-    def step(self, frame: np.ndarray, cut: bool) -> np.ndarray:
+    def prepare(self, frame: np.ndarray, cut: bool) -> np.ndarray:
         """Stylize ``frame`` alone."""
         return self.first(frame, cut)
+
+    def finish(self, frame: np.ndarray, prepared: np.ndarray, cut: bool) -> np.ndarray:
+        """The stylization itself."""
+        return prepared
 
 
 def blend_keeping_detail(base: np.ndarray, other: np.ndarray, weight: np.ndarray, sigma: float = 2.0
@@ -99,7 +125,7 @@ def _local_energy(detail: np.ndarray, sigma: float) -> np.ndarray:
 
 
 @dataclass
-class FlowBlend:
+class FlowBlend(Temporal):
     """``flow``: out_t = s_t + weight · mask · (warp(out_t−1) − s_t), with s_t the frame's own stylization,
     blended keeping the detail's energy (:func:`blend_keeping_detail`).
 
@@ -111,21 +137,38 @@ class FlowBlend:
     first: FirstPass
     flow: FlowEstimator = field(default_factory=FlowEstimator)
     weight: float = 0.5
-    _previous: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
+    history: int = field(default=1, init=False)
+    _previous_gray: np.ndarray | None = field(default=None, init=False, repr=False)
+    _previous_out: np.ndarray | None = field(default=None, init=False, repr=False)
 
-    def step(self, frame: np.ndarray, cut: bool) -> np.ndarray:
-        """Stylize ``frame`` and blend in the previous output where the flow is reliable."""
+    def prepare(self, frame: np.ndarray, cut: bool) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The frame's stylization and, within a shot, the flow field from the previous input frame (each
+        frame's grey image is made once and kept for the next pair)."""
         styled = self.first(frame, cut)
-        if self._previous is not None and not cut:
-            previous_frame, previous_out = self._previous
-            backward, mask = self.flow.warp_field(frame, previous_frame)
-            styled = blend_keeping_detail(styled, warp(previous_out, backward), self.weight * mask)
-        self._previous = (frame, styled)
+        gray, previous = self.flow.gray(frame), self._previous_gray
+        self._previous_gray = gray
+        if cut or previous is None:
+            return styled, None
+        return styled, self.flow.warp_field_gray(gray, previous, frame.shape[:2])
+
+    def finish(self, frame: np.ndarray, prepared: tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None],
+               cut: bool) -> np.ndarray:
+        """Blend the previous output, warped, into the stylization where the flow is reliable."""
+        styled, field_ = prepared
+        if field_ is not None and self._previous_out is not None:
+            backward, mask = field_
+            styled = blend_keeping_detail(styled, warp(self._previous_out, backward), self.weight * mask)
+        self._previous_out = styled
         return styled
+
+    def restore(self, history: History) -> None:
+        """Continue from the last (input, output) pair."""
+        frame, out = history[-1]
+        self._previous_gray, self._previous_out = self.flow.gray(frame), out
 
 
 @dataclass
-class RuderOptimised:
+class RuderOptimised(Temporal):
     """``ruder``: Gatys optimisation per frame with Ruder et al.'s short-term (and long-term) temporal loss.
 
     Frame t minimises content + style + TV + weight · Σ_j mean(c_j · (x − ω_j(out_t−j))²) over j ∈ {1} ∪
@@ -150,18 +193,27 @@ class RuderOptimised:
         if self.offsets[0] < 1:
             raise ValueError("long-term offsets must be at least 1")
         self._history = deque(maxlen=self.offsets[-1])
+        self.history = self.offsets[-1]
 
-    def step(self, frame: np.ndarray, cut: bool) -> np.ndarray:
+    def prepare(self, frame: np.ndarray, cut: bool) -> np.ndarray | None:
+        """The stylizer's result for a key frame (the first, and each cut), to start its optimisation from."""
+        return self.stylizer.run(frame) if cut and self.stylizer is not None else None
+
+    def finish(self, frame: np.ndarray, prepared: np.ndarray | None, cut: bool) -> np.ndarray:
         """Optimise ``frame``'s output against the warped previous outputs."""
         if cut:
             self._history.clear()
         if not self._history:
-            styled = self.stylizer.run(frame) if self.stylizer is not None else None
-            out = self.gatys.render(frame, styled, self.key_iters)
+            out = self.gatys.render(frame, prepared, self.key_iters)
         else:
             out = self._optimise(frame)
         self._history.append((frame, out))
         return out
+
+    def restore(self, history: History) -> None:
+        """Continue from the last outputs (as many as the long-term offsets reach)."""
+        self._history.clear()
+        self._history.extend(history)
 
     def _optimise(self, frame: np.ndarray) -> np.ndarray:
         device = self.gatys.device

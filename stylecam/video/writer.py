@@ -5,6 +5,7 @@ audio, all into a hidden temporary file that is renamed over the output only onc
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import math
 import os
 from dataclasses import dataclass
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.bitstream import BitStreamFilterContext
 
 from stylecam.errors import OutputError
+from stylecam.log import notice
 from stylecam.video.audio import PLAYABLE_COPY, AudioMuxer
-from stylecam.video.reader import VideoInfo
+from stylecam.video.reader import VideoInfo, open_input
 
 OUTPUT_EXTENSIONS: tuple[str, ...] = tuple(PLAYABLE_COPY)
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -32,6 +35,26 @@ class EncodeSettings:
 def temporary_path(target: Path) -> Path:
     """The hidden name an output is written under until it is complete: ``.<name>.tmp.<ext>`` beside it."""
     return target.with_name(f".{target.stem}.tmp{target.suffix}")
+
+
+def claim_temporary(target: Path) -> int:
+    """Take the temporary name of ``target`` for this run: a file descriptor holding an exclusive lock on it
+    (close it when done). A file left there by a run that was killed is emptied and reused, with a notice;
+    OutputError when a running render holds it."""
+    temporary = temporary_path(target)
+    try:
+        fd = os.open(temporary, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot write {temporary}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise OutputError(f"{target} is being written by another stylevideo run ({temporary.name})") from None
+    if os.fstat(fd).st_size:
+        notice(f"removed {temporary.name}: an unfinished output left by an earlier run that was killed")
+        os.ftruncate(fd, 0)
+    return fd
 
 
 def check_output(target: Path) -> None:
@@ -58,7 +81,7 @@ class VideoWriter:
         self.frames = 0
         self.end_pts = 0
         self._time_base = info.time_base
-        self._offset = offset_pts
+        self.offset_pts = offset_pts
         self._last_step = max(1, round(1 / (info.frame_rate * info.time_base))) if info.frame_rate else 1
         options = {"movflags": "+faststart"} if path.suffix.lower() in (".mp4", ".m4v", ".mov") else {}
         try:
@@ -81,19 +104,48 @@ class VideoWriter:
         """Seconds of video written so far (to the end of the last frame)."""
         return float(self.end_pts * self._time_base)
 
+    def _advance(self, pts: int) -> None:
+        """Count a frame shown from output timestamp ``pts`` (frames in display order)."""
+        if self.frames:
+            self._last_step = max(1, pts - self._previous_pts)
+        self._previous_pts = pts
+        self.end_pts = pts + self._last_step
+        self.frames += 1
+
     def write(self, image: np.ndarray, pts: int) -> None:
         """Encode one RGB uint8 frame shown from source timestamp ``pts``."""
         frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
-        frame.pts = pts - self._offset
+        frame.pts = pts - self.offset_pts
         frame.time_base = self._time_base
-        if self.frames:
-            self._last_step = max(1, frame.pts - self._previous_pts)
-        self._previous_pts = frame.pts
-        self.end_pts = frame.pts + self._last_step
-        self.frames += 1
+        self._advance(frame.pts)
         self._mux(self._stream.encode(frame))
         if self.audio is not None:
             self.audio.mux_until(float(frame.pts * self._time_base))
+
+    def copy_video(self, partial: Path) -> None:
+        """Begin with the video of ``partial`` (an interrupted output of the same render, same encoder settings):
+        its packets muxed as they are, no re-encoding, the audio alongside. OutputError when its encoding does
+        not match this writer's (another x264 build, say), since the two could not be joined."""
+        self._container.start_encoding()
+        with open_input(partial) as source:
+            stream = source.streams.video[0]
+            if parameter_sets(stream.codec_context.extradata) != parameter_sets(self._stream.codec_context.extradata):
+                raise OutputError(f"{partial} was encoded with other H.264 parameters than this run's; "
+                                  "it cannot be continued (run without --resume)")
+            # The encoder's packets are Annex B, which the muxer converts: the stored ones must match them.
+            annex_b = BitStreamFilterContext("h264_mp4toannexb", in_stream=stream)
+            times = []
+            for stored in source.demux(stream):
+                if stored.size == 0 or stored.pts is None:
+                    continue
+                times.append(round(stored.pts * stored.time_base / self._time_base))
+                for packet in annex_b.filter(stored):
+                    packet.stream = self._stream
+                    self._mux([packet])
+                if self.audio is not None:
+                    self.audio.mux_until(float(max(times) * self._time_base))
+        for pts in sorted(times):
+            self._advance(pts)
 
     def _mux(self, packets: list[av.Packet]) -> None:
         try:
@@ -116,6 +168,21 @@ class VideoWriter:
             self.audio.close()
         with contextlib.suppress(av.error.FFmpegError, OSError):
             self._container.close()
+
+
+def parameter_sets(extradata: bytes | None) -> list[bytes]:
+    """The H.264 SPS and PPS NAL units in a stream's extradata, whether in MP4's avcC form or Annex B."""
+    data = extradata or b""
+    if data[:1] == b"\x01":  # avcC: version, profile, compat, level, length size, n SPS, (len, SPS)…, n PPS, …
+        units, at = [], 5
+        for _ in range(2):
+            count, at = data[at] & 0x1F if not units else data[at], at + 1
+            for _ in range(count):
+                length = int.from_bytes(data[at : at + 2], "big")
+                units.append(data[at + 2 : at + 2 + length])
+                at += 2 + length
+        return units
+    return [unit.strip(b"\x00") for unit in data.split(b"\x00\x00\x01") if unit.strip(b"\x00")]
 
 
 def commit(temporary: Path, target: Path) -> None:
