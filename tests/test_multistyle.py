@@ -232,6 +232,12 @@ def test_the_several_style_graph_takes_the_style_as_an_input_and_matches_torch(z
     # each size runs another style; the last a half-and-half blend
     report = check_johnson(proto, net, synthetic_photo(), [(96, 64), (130, 97), (64, 80), (100, 76)], tolerance=1.0)
     assert report.passed, report.line()
+    # a graph exported for one of its styles (export-onnx --style oil) starts at that style
+    from stylecam.export.onnx_export import write_onnx
+    from stylecam.runtime.onnx_backend import OnnxBackend
+
+    graph = write_onnx(export_johnson(net, style="oil"), zoo_dir / "oil.onnx")
+    assert OnnxBackend(graph, "cpu").mix.current() == {"oil": 1.0}
 
 
 def test_zoo_names_every_style_and_backends_switch_without_loading(zoo: Path) -> None:

@@ -31,11 +31,13 @@ class StyleMix:
     Backends of such networks keep one as ``mix``; switching or blending styles is a ``set`` (no loading).
     """
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], first: str | None = None) -> None:
+        """Start at style ``first`` (e.g. the style a graph was exported for) when the network has it, else at
+        its first style."""
         self.names = tuple(names)
         self.vector = np.zeros((1, len(self.names)), np.float32)
         if self.names:
-            self.vector[0, 0] = 1.0
+            self.vector[0, self.names.index(first) if first in self.names else 0] = 1.0
 
     def set(self, mix: str | Mapping[str, float]) -> None:
         """Run style ``mix`` (a name) or the blend {name: weight}; UsageError for names the network lacks."""

@@ -140,7 +140,8 @@ class OnnxBackend:
         if len(inputs[0].shape) != 4 or names not in (["input"], ["input", "style"]):
             raise ModelError(f"{self.path} is not a style network graph "
                              f"({len(inputs)} inputs: {', '.join(names)})")
-        self.mix = StyleMix(self.metadata.get("styles") or [] if len(names) == 2 else [])
+        styles = self.metadata.get("styles") or [] if len(names) == 2 else []
+        self.mix = StyleMix(styles, self.metadata.get("style"))  # starts at the style it was exported for
         if len(names) == 2 and len(self.mix.names) != inputs[1].shape[-1]:
             raise ModelError(f"{self.path}: its metadata names {len(self.mix.names)} styles for a style input of "
                              f"{inputs[1].shape[-1]}")

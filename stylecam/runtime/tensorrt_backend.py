@@ -76,7 +76,8 @@ class TensorRTBackend:
         if not self.adain and self._inputs not in (["input"], ["input", "style"]):
             raise ModelError(f"{self.path}: not a stylecam engine (inputs {', '.join(self._inputs)})")
         self.metadata = read_sidecar(self.path).get("metadata", {})
-        self.mix = StyleMix(self.metadata.get("styles") or [] if "style" in self._inputs and not self.adain else [])
+        styles = self.metadata.get("styles") or [] if "style" in self._inputs and not self.adain else []
+        self.mix = StyleMix(styles, self.metadata.get("style"))
         self.scale = float(self.metadata.get("scale", 1 if self.adain else 255))
         self._stream = torch.cuda.Stream(self._device)
         self.alpha = alpha
