@@ -110,8 +110,7 @@ def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object
         net = nets.setdefault(entry.path, load_transformer(entry.path))
         style_name = entry.style_image
         assert style_name is not None
-        mix = {entry.style: 1.0} if entry.style else None
-        result = judge(lambda photo, net=net, mix=mix: run_transformer(net, photo, mix), read_style(style_name))
+        result = judge(lambda photo, net=net, mix=entry.mix: run_transformer(net, photo, mix), read_style(style_name))
         rows.append({"model": entry.name, "file": entry.path.name, "tier": entry.card.get("tier"),
                      "style_image": style_name, "iterations": entry.total_iterations,
                      "target": TARGETS.get(style_name, OTHER_TARGET), **result})
@@ -131,9 +130,7 @@ def main() -> None:
     judge = Judge(vgg, photos)
     entries = list_models()
     chosen = [e for e in entries if args.models is None or e.name in args.models]
-    # every style once: a several-style network's own file-name entry repeats its first style
-    johnson = [e for e in chosen
-               if e.kind == "johnson" and e.style_image is not None and not (e.styles and not e.style)]
+    johnson = [e for e in chosen if e.kind == "johnson" and e.style_image is not None and e.is_one_style]
     rows = johnson_rows(judge, johnson)
     fast_styles = style_images_of_tier(entries, "fast")
     for entry in (e for e in chosen if e.kind == "adain_decoder"):

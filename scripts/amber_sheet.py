@@ -32,8 +32,8 @@ def main() -> None:
                         default=Path(__file__).resolve().parents[1] / "docs" / "amber_references.jpg")
     args = parser.parse_args()
     amber = to_tensor(read_image(SHARED / "images" / "content" / "amber.jpg", max_side=args.size, size_option=None))
-    entries = [e for e in list_models() if e.kind == "johnson" and not (e.styles and e.style is None)
-               and (args.files is None or e.path.name in args.files)]
+    entries = [e for e in list_models()
+               if e.kind == "johnson" and e.is_one_style and (args.files is None or e.path.name in args.files)]
     nets = {}
     rows = []
     for style in STYLES:
@@ -43,9 +43,8 @@ def main() -> None:
                                                max_side=args.size, size_option=None))]
         for entry in (e for e in entries if e.style_image == image):
             net = nets.setdefault(entry.path, load_transformer(entry.path))
-            mix = {entry.style: 1.0} if entry.style else None
             row.append((f"ours: {entry.path.stem}{':' + entry.style if entry.style else ''}",
-                        to_image(run_transformer(net, amber, mix))))
+                        to_image(run_transformer(net, amber, entry.mix))))
         rows.append(row)
     write_image(args.out, contact_sheet(rows, height=args.size * 2 // 3))
     print(f"wrote {args.out}", file=sys.stderr)

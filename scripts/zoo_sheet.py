@@ -34,16 +34,15 @@ def stylizers(tier: str, size: int, files: list[str] | None = None
               ) -> list[tuple[str, str, Callable[[torch.Tensor], torch.Tensor]]]:
     """(row label, style image name, stylize function) for every row of the sheet."""
     entries = list_models()
-    johnson = [e for e in entries if e.kind == "johnson" and e.style_image is not None
-               and not (e.styles and e.style is None) and (files is None or e.path.name in files)]
+    johnson = [e for e in entries if e.kind == "johnson" and e.style_image is not None and e.is_one_style
+               and (files is None or e.path.name in files)]
     if tier != "adain":
         rows = []
         nets: dict[Path, torch.nn.Module] = {}
         for entry in (e for e in johnson if e.card.get("tier") == tier):
             net = nets.setdefault(entry.path, load_transformer(entry.path))
-            mix = {entry.style: 1.0} if entry.style else None
             rows.append((f"{entry.name} ({entry.total_iterations} it)", entry.style_image,
-                         lambda x, net=net, mix=mix: run_transformer(net, x, mix)))
+                         lambda x, net=net, mix=entry.mix: run_transformer(net, x, mix)))
         return rows
     decoder = next((e for e in entries if e.kind == "adain_decoder"), None)
     if decoder is None:

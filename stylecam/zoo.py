@@ -35,6 +35,17 @@ class ZooEntry:
         return list((self.card.get("config") or {}).get("styles") or [])
 
     @property
+    def is_one_style(self) -> bool:
+        """Whether the entry stands for one style: a one-style model, or one style of a several-style network
+        (not the network's own file-name entry, which repeats its first style)."""
+        return not self.styles or self.style is not None
+
+    @property
+    def mix(self) -> dict[str, float] | None:
+        """The style weights that run this entry's style (None for a one-style model)."""
+        return {self.style: 1.0} if self.style else None
+
+    @property
     def kind(self) -> str:
         """``johnson`` or ``adain_decoder``, as the card says (``johnson`` when unknown)."""
         return str(self.card.get("kind", "johnson"))
@@ -97,10 +108,11 @@ def list_models() -> list[ZooEntry]:
     found: dict[str, ZooEntry] = {}
     for folder in model_dirs():
         files = sorted(folder.glob(f"*{MODEL_SUFFIX}")) if folder.is_dir() else []
-        for path in files:
-            found.setdefault(path.stem, _entries_of(path)[0])
-        for path in files:
-            for entry in _entries_of(path)[1:]:
+        per_file = [_entries_of(path) for path in files]
+        for whole, *_ in per_file:
+            found.setdefault(whole.name, whole)
+        for _, *styles in per_file:
+            for entry in styles:
                 found.setdefault(entry.name, entry)
     return sorted(found.values(), key=lambda entry: entry.name)
 

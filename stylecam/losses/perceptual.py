@@ -78,9 +78,7 @@ def adain_style_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str,
     """Huang & Belongie's style loss: MSE between channel means plus MSE between channel stds, over layers."""
     total = torch.tensor(0.0)
     for name, target in targets.items():
-        mean, std = mean_std(features[name])
-        target_mean, target_std = mean_std(target)
-        total = total + F.mse_loss(mean, target_mean) + F.mse_loss(std, target_std)
+        total = total + moment_distance(features[name], *mean_std(target)).mean()
     return total
 
 

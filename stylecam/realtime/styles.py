@@ -56,9 +56,7 @@ def johnson_styles(names: Sequence[str]) -> tuple[list[StyleEntry], int]:
     if len(entries) > 1:
         return entries, 0
     chosen = entries[0]
-    # every style once: a several-style network's own file-name entry stands for its first style, listed already
-    zoo_entries = [johnson_entry(e.name) for e in zoo.list_models()
-                   if e.kind == "johnson" and not (e.styles and e.style is None)]
+    zoo_entries = [johnson_entry(e.name) for e in zoo.list_models() if e.kind == "johnson" and e.is_one_style]
     if chosen.model in {e.model for e in zoo_entries}:
         return zoo_entries, [e.model for e in zoo_entries].index(chosen.model)
     return [chosen, *zoo_entries], 0

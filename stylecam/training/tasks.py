@@ -168,7 +168,9 @@ class JohnsonTask:
         if step < self.weights.warmup:
             return {"warmup": F.l1_loss(output, batch)}
         self.vgg.to(batch.device)
-        targets = self.targets.to(batch.device)
+        if self.targets.gram_unit.device != batch.device:
+            self.targets = self.targets.to(batch.device)
+        targets = self.targets
         features = self.vgg(output, self.content_layers + self.style_layers)
         with torch.no_grad():
             content_targets = self.vgg(batch, self.content_layers)
