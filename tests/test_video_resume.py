@@ -53,7 +53,9 @@ def test_interrupt_then_resume_matches_an_uninterrupted_render(suffix: str, tmp_
     with pytest.raises(KeyboardInterrupt, match="holds the first 15 frames"):
         render_video(source, part, _flow(15), RenderOptions(encode=FAST))
     assert len(read_clip(part)[0]) == 15 and state_path(part).is_file()
-    render_video(source, part, _flow(), RenderOptions(encode=FAST, resume=True))
+    resumed = render_video(source, part, _flow(), RenderOptions(encode=FAST, resume=True))
+    assert (resumed.frames, resumed.resumed) == (40, 15)  # its frames/s counts the 25 it stylized
+    assert resumed.frame_rate == pytest.approx(25 / resumed.seconds)
     (frames, times), (expected, expected_times) = read_clip(part), read_clip(whole)
     assert len(frames) == 40 and times == expected_times
     assert audio_packets(part) == audio_packets(whole)

@@ -251,8 +251,9 @@ def video_main(argv: Sequence[str] | None = None) -> int:
     report = render_video(source, target, temporal, options, CutDetector(args.cut_threshold))
     cuts = f", {report.cuts} scene cut{'s' * (report.cuts != 1)}" if report.cuts else ""
     audio = f"audio {', '.join(report.audio)}" if report.audio else "no audio"
+    resumed = f" for the {report.frames - report.resumed} new" if report.resumed else ""
     notice(f"wrote {target}: {report.frames} frames, {report.duration:.2f} s at {report.size[0]}×{report.size[1]}"
-           f"{cuts}, {audio}; {report.seconds:.1f} s ({report.frames / max(report.seconds, 1e-9):.1f} frames/s)")
+           f"{cuts}, {audio}; {report.seconds:.1f} s ({report.frame_rate:.1f} frames/s{resumed})")
     return 0
 
 

@@ -82,6 +82,12 @@ class RenderReport:
     interrupted: bool = False
     audio: list[str] = field(default_factory=list)
     """Per output audio stream: its codec and ``copied`` or ``re-encoded``."""
+    resumed: int = 0  # frames copied from an interrupted render's partial (``--resume``), not stylized this run
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames stylized per second of this run (a resumed render's copied frames are not counted)."""
+        return (self.frames - self.resumed) / max(self.seconds, 1e-9)
 
 
 def check_paths(source: Path, target: Path) -> None:
@@ -210,6 +216,7 @@ def render_video(source: Path, target: Path, temporal: Temporal, options: Render
             recorder.resume(state, target)
             temporal.restore(state.history[-temporal.history:] if temporal.history else [])
             cuts.restore(state.inputs[-1], state.since_cut)
+            report.resumed = state.frames
             notice(f"resuming {target} after its first {state.frames} frames")
         interrupted = _run(info, size, options, temporal, cuts, recorder, report, state)
         writer = recorder.writer
