@@ -101,14 +101,18 @@ def blend_keeping_detail(base: np.ndarray, other: np.ndarray, weight: np.ndarray
     (1–3×) where its local energy fell below that of ``base``'s own detail — energy-preserving blending, as in
     Heitz & Neyret 2018's texture blending. Where the two agree the gain is 1 and this is a plain blend.
     """
-    current = base.astype(np.float32)
-    mixed = current + (other.astype(np.float32) - current) * weight[..., None]
-    detail = mixed - cv2.GaussianBlur(mixed, (0, 0), sigma)
-    own_detail = current - cv2.GaussianBlur(current, (0, 0), sigma)
-    ratio = _local_energy(own_detail, 2 * sigma) / _local_energy(detail, 2 * sigma)
-    gain = np.clip(np.sqrt(ratio), 1.0, 3.0)
-    out = mixed + detail * (gain - 1.0)[..., None]
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    mixed = cv2.blendLinear(base, other, 1.0 - weight, weight)  # rounded to uint8: the output is uint8 anyway
+    detail = _detail(mixed, sigma)
+    ratio = _local_energy(_detail(base, sigma), 2 * sigma) / _local_energy(detail, 2 * sigma)
+    gain = np.sqrt(ratio)
+    np.clip(gain, 1.0, 3.0, out=gain)
+    gain -= 1.0
+    return cv2.add(mixed, detail * gain[..., None], dtype=cv2.CV_8U)  # saturating, rounded
+
+
+def _detail(image: np.ndarray, sigma: float) -> np.ndarray:
+    """The detail layer of a uint8 image: itself minus its Gaussian blur (float32; blurred in uint8, fast)."""
+    return cv2.subtract(image, cv2.GaussianBlur(image, (0, 0), sigma), dtype=cv2.CV_32F)
 
 
 _ONES = np.ones((1, 3), np.float32)
