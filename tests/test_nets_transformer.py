@@ -46,8 +46,9 @@ def test_output_shape_equals_input_shape(tier: str, size: tuple[int, int]) -> No
 def test_infer_config_recovers_tier(tier: str) -> None:
     config = TIERS[tier]
     state = TransformerNet(config).state_dict()
-    # A bare state dict cannot say whether the output is residual: it is read as pytorch/examples' plain form.
-    assert infer_config(state) == dataclasses.replace(config, residual_output=False)
+    # A bare state dict cannot say whether the output is residual or has skips (neither has weights of its own):
+    # it is read as pytorch/examples' plain form.
+    assert infer_config(state) == dataclasses.replace(config, residual_output=False, skips=False)
 
 
 def test_infer_config_recovers_nondefault_config() -> None:

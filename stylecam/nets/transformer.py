@@ -7,7 +7,9 @@ multiplier, the residual-block count, depthwise-separable convolutions, the kern
 ``space_to_depth``: the network folds each F×F block of pixels into channels on the way in and unfolds its output
 the same way (Shi et al. 2016's sub-pixel layout), so every layer runs at 1/F of the resolution while the network
 still sees and writes every pixel. The fast tier uses F = 2 (its cost beside the same widths at full resolution:
-benchmarks/nets.py and benchmarks/realtime.py).
+benchmarks/nets.py and benchmarks/realtime.py). ``skips`` (the fast tier): each decoder stage adds the encoder's
+output of the same size (U-Net-like, additive, no parameters), so the photo's structure reaches the output past
+the bottleneck while the style's normalisation rows still recolour every stage.
 
 ``styles``: a network for several styles (Dumoulin et al. 2017's conditional instance normalisation). Every
 normalisation layer holds one scale and shift row per style; the convolutions are shared. ``forward`` takes a
@@ -39,6 +41,7 @@ class TransformerConfig:
     end_kernel: int = 9
     residual_output: bool = False
     space_to_depth: int = 1
+    skips: bool = False  # U-Net-style additive skips: each decoder stage adds the encoder's output of its size
     styles: tuple[str, ...] = ()  # names of the styles of a conditional network; () = one style, plain norms
 
     def __post_init__(self) -> None:
@@ -64,8 +67,10 @@ class TransformerConfig:
 TIERS: dict[str, TransformerConfig] = {
     # Johnson et al.'s widths (32/64/128, five residual blocks, 9×9 end layers): the quality tier.
     "quality": TransformerConfig(),
-    # Real time on two CPU cores (benchmarks/realtime.py): 16/32/64 depthwise on 2×2 pixel blocks.
-    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, space_to_depth=2),
+    # Real time on two CPU cores (benchmarks/realtime.py): 16/32/64 depthwise on 2×2 pixel blocks, with skips
+    # (without them the narrow 1/8-resolution bottleneck loses the photo's structure and paints a lattice).
+    "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, space_to_depth=2,
+                              skips=True),
 }
 
 
@@ -217,13 +222,17 @@ class TransformerNet(nn.Module):
 
     def layers(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """The convolutional layers, input to output convolution."""
-        y = self.relu(self.in1(self.conv1(x), style))
-        y = self.relu(self.in2(self.conv2(y), style))
-        y = self.relu(self.in3(self.conv3(y), style))
+        full = self.relu(self.in1(self.conv1(x), style))
+        half = self.relu(self.in2(self.conv2(full), style))
+        y = self.relu(self.in3(self.conv3(half), style))
         for i in range(1, self.config.residual_blocks + 1):
             y = getattr(self, f"res{i}")(y, style)
         y = self.relu(self.in4(self.deconv1(y), style))
+        if self.config.skips:
+            y = _crop_to(y, half) + half
         y = self.relu(self.in5(self.deconv2(y), style))
+        if self.config.skips:
+            y = _crop_to(y, full) + full
         return self.deconv3(y)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
@@ -237,6 +246,11 @@ class TransformerNet(nn.Module):
         if y.shape[-2:] != x.shape[-2:]:
             y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return y + x if self.config.residual_output else y
+
+
+def _crop_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``x`` cut to ``like``'s height and width (an upsampled odd side comes back one pixel larger)."""
+    return x[..., : like.shape[-2], : like.shape[-1]]
 
 
 def infer_config(state_dict: dict[str, torch.Tensor]) -> TransformerConfig:
