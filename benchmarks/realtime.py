@@ -2,7 +2,7 @@
 side with the reference: the paper-width Johnson network (quality tier) in eager PyTorch at the same size.
 
     python benchmarks/realtime.py [--video ../shared/video/ntu.mp4] [--sizes 640x360 320x180] [--frames 300]
-                                  [--out benchmarks/results/realtime.json]
+                                  [--tiers fast "fast, no skips" ...] [--out benchmarks/results/realtime.json]
 
 Each configuration is one ``stylecam --source VIDEO --no-window --max-frames N --warmup W --stats-json …`` run in a
 fresh process (so peak memory is that configuration's), with untrained networks of each tier (speed does not
@@ -36,15 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "video" / "ntu.mp4"
 FULL_RESOLUTION = "fast, full resolution"
 SIX_STYLES = "fast, 6 styles"  # one several-style network (a style-weight input), as the zoo ships
+NO_SKIPS = "fast, no skips"  # the fast tier before its U-Net skips (what the skips cost)
 CODE = "import sys; from stylecam.cli.live import main; sys.exit(main())"
 
 
 def benchmarked_configs() -> dict[str, TransformerConfig]:
-    """The tiers, the fast tier's widths at full resolution (no 2×2 blocks: what the blocks save), and the fast
-    tier holding six styles (what the conditional norms and their style input cost)."""
+    """The tiers, the fast tier's widths at full resolution (no 2×2 blocks: what the blocks save), the fast tier
+    holding six styles (what the conditional norms and their style input cost) and without its skips."""
     styles = ("mosaic", "candy", "udnie", "rain-princess", "starry_night", "the_scream")
     return {**TIERS, FULL_RESOLUTION: replace(TIERS["fast"], space_to_depth=1),
-            SIX_STYLES: replace(TIERS["fast"], styles=styles)}
+            SIX_STYLES: replace(TIERS["fast"], styles=styles), NO_SKIPS: replace(TIERS["fast"], skips=False)}
 
 
 def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
@@ -63,6 +64,7 @@ def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
         if i == 0:
             runs.append({"tier": FULL_RESOLUTION, "backend": "auto", "size": size, "frames": frames, "variant": ""})
             runs.append({"tier": SIX_STYLES, "backend": "auto", "size": size, "frames": frames, "variant": ""})
+            runs.append({"tier": NO_SKIPS, "backend": "auto", "size": size, "frames": frames, "variant": ""})
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "1 thread",
                          "args": ["--threads", "1"]})
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "net-scale 0.5",
@@ -127,6 +129,7 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--sizes", nargs="+", default=["640x360", "320x180"])
     parser.add_argument("--frames", type=int, default=300, help="frames per fast-tier run (quality runs: 1/15)")
+    parser.add_argument("--tiers", nargs="+", metavar="TIER", help="only the rows of these tiers (default: all)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "realtime.json")
     args = parser.parse_args()
     if not args.video.is_file():
@@ -141,6 +144,8 @@ def main() -> None:
             save_model(models[tier], TransformerNet(config).eval())
         rows = []
         for config in configurations(args.sizes, args.frames):
+            if args.tiers and config["tier"] not in args.tiers:
+                continue
             row = run_one(config, models, args.video, folder / "cache", folder)
             print(json.dumps(row), flush=True)
             rows.append(row)
