@@ -17,23 +17,20 @@ targets the table sets each network beside.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import statistics
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import numpy as np
 import torch
 from machine import write_result
 
-from stylecam.export.onnx_export import cache_root
-from stylecam.imaging.io import read_image, write_image
-from stylecam.imaging.tensors import to_image, to_tensor
+from stylecam.imaging.io import read_image
+from stylecam.imaging.tensors import to_tensor
 from stylecam.losses.perceptual import content_loss, gram_matrix, style_loss
 from stylecam.nets.adain import AdaINModel
 from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import VGGFeatures, load_vgg
-from stylecam.stylize.gatys import GatysSettings, gatys
+from stylecam.stylize.gatys_cache import CachedGatys
 from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import ZooEntry, list_models, style_images_of_tier
 
@@ -78,28 +75,6 @@ class Judge:
 def read_style(name: str) -> torch.Tensor:
     """A style image of ../shared/images/styles at the protocol's 512-pixel long side."""
     return to_tensor(read_image(SHARED / "styles" / name, max_side=STYLE_SIDE, size_option=None))
-
-
-class CachedGatys:
-    """Gatys renders of the protocol's photos, cached as PNGs keyed by photo, style and settings."""
-
-    def __init__(self, vgg: VGGFeatures, iters: int) -> None:
-        self.vgg = vgg
-        self.settings = GatysSettings(iters=iters)
-        self.folder = cache_root() / "quality"
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def stylizer(self, style_name: str, style: torch.Tensor) -> Stylizer:
-        """A stylizer that renders (or reads back) Gatys' result for each photo with ``style``."""
-
-        def render(photo: torch.Tensor) -> torch.Tensor:
-            key = hashlib.sha256(np.ascontiguousarray(to_image(photo)).tobytes()).hexdigest()[:12]
-            path = self.folder / f"{style_name}-{key}-{self.settings.iters}.png"
-            if not path.is_file():
-                write_image(path, to_image(gatys(self.vgg, photo, [style], settings=self.settings)))
-            return to_tensor(read_image(path))
-
-        return render
 
 
 def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object]]:

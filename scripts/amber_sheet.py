@@ -1,10 +1,12 @@
 """The published pytorch/examples results on amber.jpg beside ours for the same four style images.
 
-    python scripts/amber_sheet.py [--files NAME.pth ...] [--size 384] [--out docs/amber_references.jpg]
+    python scripts/amber_sheet.py [--files NAME.pth ...] [--size 384] [--gatys ITERS] [--out docs/amber_references.jpg]
 
 Rows: mosaic, candy, rain-princess, udnie. Columns: the style image, the reference
 (../shared/references/pytorch_examples/amber-STYLE.jpg), then each of our Johnson networks that learned that style
-image (every tier, each style of a several-style network on its own; ``--files`` limits them to those files).
+image (every tier, each style of a several-style network on its own; ``--files`` limits them to those files),
+and with ``--gatys ITERS`` our Gatys optimisation of amber.jpg with the same style (cached like
+benchmarks/quality.py's renders, which use 150 iterations at 384 px).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from stylecam.imaging.io import read_image, write_image
 from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.tensors import to_image, to_tensor
 from stylecam.nets.checkpoints import load_transformer
+from stylecam.nets.vgg import load_vgg
+from stylecam.stylize.gatys_cache import CachedGatys
 from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import list_models
 
@@ -30,7 +34,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "docs" / "amber_references.jpg")
+    parser.add_argument("--gatys", type=int, metavar="ITERS", help="add our Gatys of amber.jpg (e.g. 150)")
     args = parser.parse_args()
+    gatys = CachedGatys(load_vgg(), args.gatys) if args.gatys else None
     amber = to_tensor(read_image(SHARED / "images" / "content" / "amber.jpg", max_side=args.size, size_option=None))
     entries = [e for e in list_models()
                if e.kind == "johnson" and e.is_one_style and (args.files is None or e.path.name in args.files)]
@@ -45,6 +51,9 @@ def main() -> None:
             net = nets.setdefault(entry.path, load_transformer(entry.path))
             row.append((f"ours: {entry.path.stem}{':' + entry.style if entry.style else ''}",
                         to_image(run_transformer(net, amber, entry.mix))))
+        if gatys is not None:
+            style_tensor = to_tensor(read_image(SHARED / "images" / "styles" / image, max_side=512, size_option=None))
+            row.append((f"our Gatys, {args.gatys} it", to_image(gatys.stylizer(style, style_tensor)(amber))))
         rows.append(row)
     write_image(args.out, contact_sheet(rows, height=args.size * 2 // 3))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -1,11 +1,12 @@
 """Contact sheet of one tier of the zoo: every style on the same three held-out photos.
 
-    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--size 384]
+    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--size 384] [--gatys ITERS]
                                 [--out docs/zoo_fast.jpg]
 
 Each style of a several-style network is a row of its own. ``--files`` limits the rows to the styles of those
 model files (e.g. a network in training beside the shipped one). ``--tier adain`` shows the AdaIN decoder with
-each style image of the fast zoo.
+each style image of the fast zoo. ``--gatys ITERS`` puts our Gatys optimisation of the same photos and style
+below each row (ITERS L-BFGS iterations; renders cached with benchmarks/quality.py's, which uses 150 at 384 px).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from stylecam.imaging.tensors import to_image, to_tensor
 from stylecam.nets.adain import AdaINModel
 from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import load_vgg
+from stylecam.stylize.gatys_cache import CachedGatys
 from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import list_models, style_images_of_tier
 
@@ -62,15 +64,22 @@ def main() -> None:
     parser.add_argument("--tier", choices=("fast", "quality", "adain"), default="fast")
     parser.add_argument("--files", nargs="+", metavar="NAME.pth", help="only the styles of these model files")
     parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--gatys", type=int, metavar="ITERS", help="a Gatys row under each style (e.g. 150)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or Path(__file__).resolve().parents[1] / "docs" / f"zoo_{args.tier}.jpg"
     photos = {name: read_image(SHARED / "content" / f"{name}.jpg", max_side=args.size, size_option=None)
               for name in PHOTOS}
     rows = [[(name, image) for name, image in photos.items()]]
+    gatys = CachedGatys(load_vgg(), args.gatys) if args.gatys else None
     for label, style_name, stylize in stylizers(args.tier, args.size, args.files):
         style = read_image(SHARED / "styles" / style_name, max_side=args.size, size_option=None)
         rows.append([(label, style)] + [(name, to_image(stylize(to_tensor(image)))) for name, image in photos.items()])
+        if gatys is not None:
+            render = gatys.stylizer(Path(style_name).stem, to_tensor(read_image(
+                SHARED / "styles" / style_name, max_side=512, size_option=None)))
+            rows.append([(f"our Gatys, {args.gatys} it", style)] +
+                        [(name, to_image(render(to_tensor(image)))) for name, image in photos.items()])
     if len(rows) == 1:
         sys.exit(f"no {args.tier} models in the zoo yet")
     write_image(out, contact_sheet(rows, height=args.size * 2 // 3))
