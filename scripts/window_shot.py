@@ -1,10 +1,11 @@
 """Screenshot of ``stylecam``'s window, on a virtual X display, playing a video file (docs/stylecam_window.jpg).
 
-    python scripts/window_shot.py [--style rain-princess] [--source ../shared/video/ntu.mp4] [--seconds 12]
+    python scripts/window_shot.py [--style rain-princess] [--source ../shared/video/ntu.mp4] [--seconds 10]
                                   [--out docs/stylecam_window.jpg] [-- more stylecam options]
 
 Needs Xvfb and ImageMagick (``apt-get install xvfb imagemagick``). The window is the real one (OpenCV's
-HighGUI with the overlay), captured with ``import -window root`` after ``--seconds`` and trimmed to the window.
+HighGUI with the overlay), captured with ``import -window root`` ``--seconds`` after it first shows, trimmed to
+the window.
 """
 
 from __future__ import annotations
@@ -23,15 +24,36 @@ DISPLAY = ":87"
 LIVE = "import sys; from stylecam.cli.live import main; sys.exit(main())"
 
 
+def _capture(env: dict[str, str], shot: Path, trimmed: Path) -> bool:
+    """The screen into ``shot`` and trimmed to the window into ``trimmed``; False when the screen is empty."""
+    subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True)
+    subprocess.run(["convert", str(shot), "-trim", "+repage", "-quality", "90", str(trimmed)], check=True,
+                   stderr=subprocess.DEVNULL)
+    size = subprocess.run(["identify", "-format", "%w", str(trimmed)], capture_output=True, text=True, check=True)
+    return int(size.stdout.strip() or 0) > 1
+
+
+def _wait_for_window(live: subprocess.Popen[bytes], env: dict[str, str], shot: Path, trimmed: Path,
+                     timeout: float) -> bool:
+    """Poll the screen until stylecam's window shows (the first run exports the model to ONNX first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and live.poll() is None:
+        if _capture(env, shot, trimmed):
+            return True
+        time.sleep(1.0)
+    return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--style", default="rain-princess")
     parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "video" / "ntu.mp4")
-    parser.add_argument("--seconds", type=float, default=12.0, help="how long the window runs before the shot")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="how long the window runs, once it shows, before the shot (default 10)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "stylecam_window.jpg")
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="more stylecam options after --")
     args = parser.parse_args()
-    missing = [tool for tool in ("Xvfb", "import", "convert") if shutil.which(tool) is None]
+    missing = [tool for tool in ("Xvfb", "import", "convert", "identify") if shutil.which(tool) is None]
     if missing:
         parser.error(f"needs {', '.join(missing)} (apt-get install xvfb imagemagick)")
     env = {**os.environ, "DISPLAY": DISPLAY}
@@ -45,14 +67,14 @@ def main() -> int:
         live = subprocess.Popen([sys.executable, "-c", LIVE, "--source", str(args.source), "--style", args.style,
                                  *[a for a in args.extra if a != "--"]], env=env)
         try:
-            time.sleep(args.seconds)
-            if live.poll() is not None:
-                print(f"stylecam exited early ({live.returncode})", file=sys.stderr)
-                return 1
             with tempfile.TemporaryDirectory() as tmp:
-                shot = Path(tmp) / "root.png"
-                subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True)
-                subprocess.run(["convert", str(shot), "-trim", "+repage", "-quality", "90", str(args.out)], check=True)
+                shot, trimmed = Path(tmp) / "root.png", Path(tmp) / "window.jpg"
+                if not _wait_for_window(live, env, shot, trimmed, timeout=120):
+                    print(f"no window appeared (stylecam exit code {live.poll()})", file=sys.stderr)
+                    return 1
+                time.sleep(args.seconds)  # let the fps readout settle
+                _capture(env, shot, trimmed)
+                shutil.move(trimmed, args.out)
         finally:
             live.terminate()
             live.wait(timeout=30)
