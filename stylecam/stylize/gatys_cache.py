@@ -17,7 +17,8 @@ from stylecam.stylize.gatys import GatysSettings, gatys
 
 class CachedGatys:
     """Gatys' result (``iters`` L-BFGS iterations from the photo, the ``stylize`` defaults otherwise) for a photo
-    and a style, cached as a PNG in ``cache_root()/quality`` keyed by the photo's pixels, style and iterations."""
+    and a style, cached as a PNG in ``cache_root()/quality`` keyed by the photo's and the style's pixels and the
+    iterations (so a style image read at another size is another render, not a stale one)."""
 
     def __init__(self, vgg: VGGFeatures, iters: int) -> None:
         self.vgg = vgg
@@ -28,8 +29,10 @@ class CachedGatys:
     def stylizer(self, style_name: str, style: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         """A function rendering (or reading back) each photo (1×3×H×W, 0..1) with ``style``."""
 
+        style_bytes = np.ascontiguousarray(to_image(style)).tobytes()
+
         def render(photo: torch.Tensor) -> torch.Tensor:
-            key = hashlib.sha256(np.ascontiguousarray(to_image(photo)).tobytes()).hexdigest()[:12]
+            key = hashlib.sha256(np.ascontiguousarray(to_image(photo)).tobytes() + style_bytes).hexdigest()[:12]
             path = self.folder / f"{style_name}-{key}-{self.settings.iters}.png"
             if not path.is_file():
                 write_image(path, to_image(gatys(self.vgg, photo, [style], settings=self.settings)))
