@@ -30,13 +30,12 @@ from stylecam.losses.perceptual import content_loss, gram_matrix, style_loss
 from stylecam.nets.adain import AdaINModel
 from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import VGGFeatures, load_vgg
-from stylecam.stylize.gatys_cache import CachedGatys
+from stylecam.stylize.gatys_cache import STYLE_SIDE, CachedGatys, read_style
 from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import ZooEntry, list_models, style_images_of_tier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 PHOTO_SIDE = 384
-STYLE_SIDE = 512
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 CONTENT_LAYERS = ("relu3_2",)
 # The public pytorch/examples fast_neural_style models on this protocol (issue 11), and its limit for the rest.
@@ -72,11 +71,6 @@ class Judge:
         return means
 
 
-def read_style(name: str) -> torch.Tensor:
-    """A style image of ../shared/images/styles at the protocol's 512-pixel long side."""
-    return to_tensor(read_image(SHARED / "styles" / name, max_side=STYLE_SIDE, size_option=None))
-
-
 def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object]]:
     """One row per Johnson network (per style of a several-style network)."""
     rows = []
@@ -85,7 +79,7 @@ def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object
         net = nets.setdefault(entry.path, load_transformer(entry.path))
         style_name = entry.style_image
         assert style_name is not None
-        result = judge(lambda photo, net=net, mix=entry.mix: run_transformer(net, photo, mix), read_style(style_name))
+        result = judge(lambda photo, net=net, mix=entry.mix: run_transformer(net, photo, mix), read_style(SHARED / "styles" / style_name))
         rows.append({"model": entry.name, "file": entry.path.name, "tier": entry.card.get("tier"),
                      "style_image": style_name, "iterations": entry.total_iterations,
                      "target": TARGETS.get(style_name, OTHER_TARGET), **result})
@@ -112,7 +106,7 @@ def main() -> None:
         model = AdaINModel(vgg, load_adain_decoder(entry.path)).eval()
         per_style = {}
         for style_name in fast_styles:
-            style = read_style(style_name)
+            style = read_style(SHARED / "styles" / style_name)
             per_style[style_name] = judge(lambda photo, m=model, s=style: m(photo, [s]).clamp(0, 1), style)
         means = {k: statistics.mean(r[k] for r in per_style.values()) for k in next(iter(per_style.values()))}
         rows.append({"model": entry.name, "file": entry.path.name, "tier": "adain",
@@ -121,7 +115,7 @@ def main() -> None:
     if not args.no_gatys:
         renderer = CachedGatys(vgg, args.gatys_iters)
         for style_name in sorted({str(r["style_image"]) for r in rows if r["tier"] != "adain"}):
-            style = read_style(style_name)
+            style = read_style(SHARED / "styles" / style_name)
             measured = judge(renderer.stylizer(Path(style_name).stem, style), style)
             rows.append({"model": f"gatys {Path(style_name).stem}", "tier": "gatys", "style_image": style_name,
                          "iterations": args.gatys_iters, **measured})

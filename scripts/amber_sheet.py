@@ -20,7 +20,7 @@ from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.tensors import to_image, to_tensor
 from stylecam.nets.checkpoints import load_transformer
 from stylecam.nets.vgg import load_vgg
-from stylecam.stylize.gatys_cache import CachedGatys
+from stylecam.stylize.gatys_cache import CachedGatys, read_style
 from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import list_models
 
@@ -52,8 +52,8 @@ def main() -> None:
             row.append((f"ours: {entry.path.stem}{':' + entry.style if entry.style else ''}",
                         to_image(run_transformer(net, amber, entry.mix))))
         if gatys is not None:
-            style_tensor = to_tensor(read_image(SHARED / "images" / "styles" / image, max_side=512, size_option=None))
-            row.append((f"our Gatys, {args.gatys} it", to_image(gatys.stylizer(style, style_tensor)(amber))))
+            render = gatys.stylizer(style, read_style(SHARED / "images" / "styles" / image))
+            row.append((f"our Gatys, {args.gatys} it", to_image(render(amber))))
         rows.append(row)
     write_image(args.out, contact_sheet(rows, height=args.size * 2 // 3))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -24,7 +24,7 @@ from stylecam.imaging.tensors import to_image, to_tensor
 from stylecam.nets.adain import AdaINModel
 from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import load_vgg
-from stylecam.stylize.gatys_cache import CachedGatys
+from stylecam.stylize.gatys_cache import CachedGatys, read_style
 from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import list_models, style_images_of_tier
 
@@ -76,8 +76,7 @@ def main() -> None:
         style = read_image(SHARED / "styles" / style_name, max_side=args.size, size_option=None)
         rows.append([(label, style)] + [(name, to_image(stylize(to_tensor(image)))) for name, image in photos.items()])
         if gatys is not None:
-            render = gatys.stylizer(Path(style_name).stem, to_tensor(read_image(
-                SHARED / "styles" / style_name, max_side=512, size_option=None)))
+            render = gatys.stylizer(Path(style_name).stem, read_style(SHARED / "styles" / style_name))
             rows.append([(f"our Gatys, {args.gatys} it", style)] +
                         [(name, to_image(render(to_tensor(image)))) for name, image in photos.items()])
     if len(rows) == 1:

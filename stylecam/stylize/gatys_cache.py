@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,6 +14,13 @@ from stylecam.imaging.io import read_image, write_image
 from stylecam.imaging.tensors import to_image, to_tensor
 from stylecam.nets.vgg import VGGFeatures
 from stylecam.stylize.gatys import GatysSettings, gatys
+
+STYLE_SIDE = 512  # long side of the style image in the renders kept here and in benchmarks/quality.py's protocol
+
+
+def read_style(path: Path) -> torch.Tensor:
+    """A style image at :data:`STYLE_SIDE` (1×3×H×W, 0..1), as the cached renders and the quality protocol use it."""
+    return to_tensor(read_image(path, max_side=STYLE_SIDE, size_option=None))
 
 
 class CachedGatys:
