@@ -299,6 +299,23 @@ def test_init_fine_tunes_a_trained_network_and_records_where_it_started(johnson_
     assert stylecam.zoo.total_iterations(card) == 1 + JOHNSON_STEPS  # this run's step plus the starting model's
 
 
+def test_resumed_run_keeps_the_origin_of_its_first_start(johnson_run: dict[str, Any], data_dir: Path,
+                                                         tmp_path: Path) -> None:
+    start, other = johnson_run["output"], tmp_path / "other.pth"
+    shutil.copy(start, other)  # same architecture, another file (e.g. the model this run shipped)
+    out, run = tmp_path / "tuned.pth", tmp_path / "run"
+    assert _train(*_johnson_args(data_dir, out, run, 2, "--init", start, "--lr", 1e-12))[0] == 0
+    rc, err = _train(*_johnson_args(data_dir, out, run, 3, "--init", other, "--lr", 1e-12, "--resume"))
+    assert rc == 0, err
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["initialised_from"]["model"] == start.name
+    assert stylecam.zoo.total_iterations(card) == 3 + JOHNSON_STEPS
+    # a fresh run in the same folder without --init starts from nothing, and so does its resume
+    assert _train(*_johnson_args(data_dir, out, run, 1))[0] == 0
+    assert _train(*_johnson_args(data_dir, out, run, 2, "--resume"))[0] == 0
+    assert "initialised_from" not in json.loads(out.with_suffix(".json").read_text())
+
+
 def test_init_folds_a_full_resolution_network_into_the_fast_tiers_blocks(data_dir: Path, tmp_path: Path) -> None:
     full = TransformerNet(dataclasses.replace(TIERS["fast"], space_to_depth=1))
     for param in full.parameters():

@@ -216,7 +216,7 @@ def train_main(args: argparse.Namespace) -> int:
     style_images: list[Path] = []
     effective: dict[str, Any] = {}  # defaulted options, recorded in the card as the values actually used
     start_model = getattr(args, "init", None) or getattr(args, "model", None)
-    started_from = card.provenance(start_model) if start_model else None
+    started_from = card.run_provenance(start_model, run_dir, args.resume, write=dist.is_main)
     if args.command in ("johnson", "add-style"):
         model, style_images, trained = _johnson_network(args)
         styles = [to_tensor(read_image(path, max_side=args.style_size, size_option=None)) for path in style_images]

@@ -57,6 +57,30 @@ def provenance(model_path: str | os.PathLike[str]) -> dict[str, Any]:
     return {"model": path.name, "sha256": file_sha256(path), "card": previous}
 
 
+PROVENANCE_RECORD = "initialised_from.json"  # in the run folder: what the run's first start was initialised from
+
+
+def run_provenance(start_model: str | os.PathLike[str] | None, run_dir: Path, resume: bool,
+                   write: bool = True) -> dict[str, Any] | None:
+    """:func:`provenance` of the run's starting model, kept in the run folder on its first start: a resumed run
+    returns the first start's (its weights come from the checkpoint, so ``--init`` then only has to name a model of
+    the same architecture, and the card still counts the steps the run really started from)."""
+    record = run_dir / PROVENANCE_RECORD
+    if resume and record.is_file():
+        return json.loads(record.read_text())
+    if start_model is None:
+        if write:
+            record.unlink(missing_ok=True)  # a fresh start's own run: an earlier run's record is not its origin
+        return None
+    info = provenance(start_model)
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(f".{record.name}.tmp")
+        tmp.write_text(json.dumps(info) + "\n")
+        os.replace(tmp, record)
+    return info
+
+
 def write_card(model_path: str | os.PathLike[str], card: dict[str, Any]) -> Path:
     """Write ``card`` as JSON next to the model (same stem, ``.json``), atomically."""
     path = Path(model_path).with_suffix(".json")
