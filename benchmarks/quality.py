@@ -1,6 +1,6 @@
 """How strongly every shipped network carries its style, beside our Gatys optimisation of the same photos.
 
-    python benchmarks/quality.py [--models NAME ...] [--gatys-iters 150] [--no-gatys]
+    python benchmarks/quality.py [--models NAME ...] [--gatys-iters 150] [--no-gatys | --gatys-styles NAME ...]
                                  [--out benchmarks/results/quality.json]
 
 Protocol (issue 11): the five held-out photos of ../shared/images/content at a 384-px long side, each style image
@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", metavar="NAME", help="zoo names to measure (default: every one)")
     parser.add_argument("--gatys-iters", type=int, default=150)
     parser.add_argument("--no-gatys", action="store_true", help="skip the Gatys rows")
+    parser.add_argument("--gatys-styles", nargs="+", metavar="NAME",
+                        help="Gatys rows only for these styles (e.g. mosaic candy; a render takes minutes on a CPU)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.json")
     args = parser.parse_args()
     vgg = load_vgg()
@@ -114,7 +116,9 @@ def main() -> None:
                      "per_style": per_style})
     if not args.no_gatys:
         renderer = CachedGatys(vgg, args.gatys_iters)
-        for style_name in sorted({str(r["style_image"]) for r in rows if r["tier"] != "adain"}):
+        measured_styles = {str(r["style_image"]) for r in rows if r["tier"] != "adain"}
+        for style_name in sorted(s for s in measured_styles
+                                 if args.gatys_styles is None or Path(s).stem in args.gatys_styles):
             style = read_style(SHARED / "styles" / style_name)
             measured = judge(renderer.stylizer(Path(style_name).stem, style), style)
             rows.append({"model": f"gatys {Path(style_name).stem}", "tier": "gatys", "style_image": style_name,

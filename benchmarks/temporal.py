@@ -238,14 +238,17 @@ def error_strip_path(strip: Path) -> Path:
 
 def write_strips(path: Path, frames: Sequence[np.ndarray], outputs: dict[str, list[np.ndarray]],
                  scorer: WarpingError, count: int = 5) -> None:
-    """The last ``count`` consecutive frames every mode has, a row per mode under the input; and beside it the
-    maps of each frame's warping error (|O_t − Ô_t+1|², masked; brighter = less stable)."""
-    last = min(len(result) for result in outputs.values()) - 1
+    """The last ``count`` consecutive frames of the modes that have more than ``count`` (all modes when none
+    has), a row per mode under the input; and beside it the maps of each frame's warping error
+    (|O_t − Ô_t+1|², masked; brighter = less stable). A mode cut to fewer frames (``--ruder-frames``) is left out
+    rather than shrinking every row to its length."""
+    shown = {name: result for name, result in outputs.items() if len(result) > count} or outputs
+    last = min(len(result) for result in shown.values()) - 1
     picks = list(range(max(0, last - count), last))
     rows = [[(f"input t={i}", frames[i]) for i in picks]]
-    rows += [[(f"{name} t={i}", result[i]) for i in picks] for name, result in outputs.items()]
+    rows += [[(f"{name} t={i}", result[i]) for i in picks] for name, result in shown.items()]
     maps = [[(f"{name} error t={i}", scorer.error_map(result, i)) for i in picks]
-            for name, result in outputs.items()]
+            for name, result in shown.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     write_image(path, contact_sheet(rows, height=144), quality=90)
     write_image(error_strip_path(path), contact_sheet(maps, height=144), quality=90)

@@ -1,12 +1,13 @@
 """Contact sheet of one tier of the zoo: every style on the same three held-out photos.
 
     python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--size 384] [--gatys ITERS]
-                                [--out docs/zoo_fast.jpg]
+                                [--gatys-styles NAME ...] [--out docs/zoo_fast.jpg]
 
 Each style of a several-style network is a row of its own. ``--files`` limits the rows to the styles of those
 model files (e.g. a network in training beside the shipped one). ``--tier adain`` shows the AdaIN decoder with
 each style image of the fast zoo. ``--gatys ITERS`` puts our Gatys optimisation of the same photos and style
-below each row (ITERS L-BFGS iterations; renders cached with benchmarks/quality.py's, which uses 150 at 384 px).
+below each row (ITERS L-BFGS iterations; renders cached with benchmarks/quality.py's, which uses 150 at 384 px),
+``--gatys-styles`` only below those styles' rows.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--files", nargs="+", metavar="NAME.pth", help="only the styles of these model files")
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--gatys", type=int, metavar="ITERS", help="a Gatys row under each style (e.g. 150)")
+    parser.add_argument("--gatys-styles", nargs="+", metavar="NAME", help="the Gatys rows only under these styles")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or Path(__file__).resolve().parents[1] / "docs" / f"zoo_{args.tier}.jpg"
@@ -75,7 +77,7 @@ def main() -> None:
     for label, style_name, stylize in stylizers(args.tier, args.size, args.files):
         style = read_image(SHARED / "styles" / style_name, max_side=args.size, size_option=None)
         rows.append([(label, style)] + [(name, to_image(stylize(to_tensor(image)))) for name, image in photos.items()])
-        if gatys is not None:
+        if gatys is not None and (args.gatys_styles is None or Path(style_name).stem in args.gatys_styles):
             render = gatys.stylizer(Path(style_name).stem, read_style(SHARED / "styles" / style_name))
             rows.append([(f"our Gatys, {args.gatys} it", style)] +
                         [(name, to_image(render(to_tensor(image)))) for name, image in photos.items()])
