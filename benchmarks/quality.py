@@ -35,6 +35,7 @@ from stylecam.stylize.methods import run_transformer
 from stylecam.zoo import ZooEntry, list_models, style_images_of_tier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
+STYLES = SHARED / "styles"
 PHOTO_SIDE = 384
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 CONTENT_LAYERS = ("relu3_2",)
@@ -79,7 +80,8 @@ def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object
         net = nets.setdefault(entry.path, load_transformer(entry.path))
         style_name = entry.style_image
         assert style_name is not None
-        result = judge(lambda photo, net=net, mix=entry.mix: run_transformer(net, photo, mix), read_style(SHARED / "styles" / style_name))
+        result = judge(lambda photo, net=net, mix=entry.mix: run_transformer(net, photo, mix),
+                       read_style(STYLES / style_name))
         rows.append({"model": entry.name, "file": entry.path.name, "tier": entry.card.get("tier"),
                      "style_image": style_name, "iterations": entry.total_iterations,
                      "target": TARGETS.get(style_name, OTHER_TARGET), **result})
@@ -108,7 +110,7 @@ def main() -> None:
         model = AdaINModel(vgg, load_adain_decoder(entry.path)).eval()
         per_style = {}
         for style_name in fast_styles:
-            style = read_style(SHARED / "styles" / style_name)
+            style = read_style(STYLES / style_name)
             per_style[style_name] = judge(lambda photo, m=model, s=style: m(photo, [s]).clamp(0, 1), style)
         means = {k: statistics.mean(r[k] for r in per_style.values()) for k in next(iter(per_style.values()))}
         rows.append({"model": entry.name, "file": entry.path.name, "tier": "adain",
@@ -119,7 +121,7 @@ def main() -> None:
         measured_styles = {str(r["style_image"]) for r in rows if r["tier"] != "adain"}
         for style_name in sorted(s for s in measured_styles
                                  if args.gatys_styles is None or Path(s).stem in args.gatys_styles):
-            style = read_style(SHARED / "styles" / style_name)
+            style = read_style(STYLES / style_name)
             measured = judge(renderer.stylizer(Path(style_name).stem, style), style)
             rows.append({"model": f"gatys {Path(style_name).stem}", "tier": "gatys", "style_image": style_name,
                          "iterations": args.gatys_iters, **measured})

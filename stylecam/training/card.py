@@ -75,16 +75,19 @@ def run_provenance(start_model: str | os.PathLike[str] | None, run_dir: Path, re
     info = provenance(start_model)
     if write:
         run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_name(f".{record.name}.tmp")
-        tmp.write_text(json.dumps(info) + "\n")
-        os.replace(tmp, record)
+        _write_json(record, info)
     return info
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as indented JSON at ``path``, atomically (temporary name, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
 
 
 def write_card(model_path: str | os.PathLike[str], card: dict[str, Any]) -> Path:
     """Write ``card`` as JSON next to the model (same stem, ``.json``), atomically."""
     path = Path(model_path).with_suffix(".json")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    _write_json(path, card)
     return path
