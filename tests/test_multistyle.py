@@ -173,6 +173,36 @@ def test_add_style_trains_only_the_new_styles_norms(tiny: Path, two_styles: Path
     assert card["initialised_from"]["model"] == "two.pth" and card["config"]["styles"] == ["red", "yellow", "green"]
 
 
+def test_a_style_scale_multiplies_only_its_own_styles_terms(tiny: Path) -> None:
+    from stylecam.imaging.io import read_image
+    from stylecam.imaging.tensors import to_tensor
+    from stylecam.nets.vgg import load_vgg
+    from stylecam.training.tasks import JohnsonTask
+
+    styles = [to_tensor(read_image(tiny / f"{name}.png")) for name in ("red", "yellow")]
+    photos = torch.cat([to_tensor(read_image(p)) for p in sorted((tiny / "photos").iterdir())[:2]])
+    photos = torch.nn.functional.interpolate(photos, size=(SIZE, SIZE))
+    net = with_styles(TransformerNet(TIERS["fast"]), ("red", "yellow")).eval()
+    terms = {}
+    for scale in ((), (3.0, 1.0)):
+        task = JohnsonTask(net, load_vgg(), styles, JohnsonWeights(style_scale=scale), None, None, [], tiny, 0, photos)
+        with torch.no_grad():  # a batch of one image per step: step 0 learns red, step 1 yellow
+            terms[scale] = [task.losses(net, photos[:1], step) for step in (0, 1)]
+    plain, scaled = terms[()], terms[(3.0, 1.0)]
+    for key in ("style", "moments"):
+        torch.testing.assert_close(scaled[0][key], 3.0 * plain[0][key])
+        torch.testing.assert_close(scaled[1][key], plain[1][key])
+    torch.testing.assert_close(scaled[0]["content"], plain[0]["content"])
+
+
+def test_style_scales_must_match_the_style_images(tiny: Path, tmp_path: Path) -> None:
+    rc, err = _train("johnson", "--style-image", tiny / "red.png", tiny / "yellow.png", "--style-scale", 2,
+                     *_common(tiny, tmp_path / "out.pth", 1))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2 and lines == ["styletrain: error: 1 --style-scale factors for 2 style images"], err
+    assert not (tmp_path / "out.pth").exists()
+
+
 @pytest.mark.parametrize("problem", ["one-style model", "name taken"])
 def test_add_style_refuses_with_one_line(tiny: Path, two_styles: Path, tmp_path: Path, problem: str) -> None:
     model = two_styles

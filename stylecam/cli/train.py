@@ -34,6 +34,9 @@ def _loss_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--content-weight", type=float, default=d["content"], help=f"default {d['content']:g}")
     parser.add_argument("--style-weight", type=float, default=d["style"],
                         help=f"Gram style loss, as a ratio to a photo's (default {d['style']:g})")
+    parser.add_argument("--style-scale", type=float, nargs="+", metavar="X",
+                        help="one factor per style image on its style and moments terms, to push the styles "
+                             "that stay too close to the photo (default 1 each)")
     parser.add_argument("--moments-weight", type=float, default=d["moments"],
                         help=f"channel mean/std style loss, as a ratio to a photo's (default {d['moments']:g})")
     parser.add_argument("--tv-weight", type=float, default=d["tv"], help=f"default {d['tv']:g}")
@@ -222,8 +225,11 @@ def train_main(args: argparse.Namespace) -> int:
         styles = [to_tensor(read_image(path, max_side=args.style_size, size_option=None)) for path in style_images]
         fresh = args.command == "johnson" and not args.init
         warmup = args.warmup if args.warmup is not None else FRESH_WARMUP if fresh else 0
+        if args.style_scale and len(args.style_scale) != len(style_images):
+            raise UsageError(f"{len(args.style_scale)} --style-scale factors for {len(style_images)} style images")
         weights = tasks.JohnsonWeights(args.content_weight, args.style_weight, args.moments_weight, args.tv_weight,
-                                       args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale)
+                                       args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale,
+                                       tuple(args.style_scale or ()))
         effective = {"warmup": warmup}
         units = torch.stack([photos[i * len(photos) // tasks.REFERENCE_PHOTOS] for i in range(tasks.REFERENCE_PHOTOS)])
         task: Any = tasks.JohnsonTask(model, vgg, styles, weights, args.content_layers, args.style_layers,

@@ -41,6 +41,7 @@ class JohnsonWeights:
     style_tiles: int = 1  # >1: match the style Gram in each cell of an N×N grid (see perceptual.style_loss)
     warmup: int = 0  # first steps learn to reconstruct the photos (pixel L1), without VGG
     norm_lr_scale: float = 5.0  # the normalisation layers (where the styles live) learn this much faster
+    style_scale: tuple[float, ...] = ()  # per trained style, multiplies its style and moment terms (empty: all 1)
 
 
 def _write_samples(run_dir: Path, step: int, rows: list[tuple[str, torch.Tensor]], suffix: str = "") -> None:
@@ -131,6 +132,9 @@ class JohnsonTask:
         if len(styles) != len(self.trained_styles) or max(self.trained_styles) >= max(1, len(net.config.styles)):
             raise ValueError(f"{len(styles)} style images for styles {self.trained_styles} of a network of "
                              f"{max(1, len(net.config.styles))} style(s)")
+        if weights.style_scale and len(weights.style_scale) != len(styles):
+            raise ValueError(f"{len(weights.style_scale)} style scales for {len(styles)} style images")
+        self.style_scale = torch.tensor(weights.style_scale or [1.0] * len(styles))
         self.targets = style_targets(vgg, styles, self.style_layers, unit_photos)
         with torch.no_grad():
             content = vgg(unit_photos, self.content_layers)
@@ -175,10 +179,11 @@ class JohnsonTask:
         with torch.no_grad():
             content_targets = self.vgg(batch, self.content_layers)
         grams, moments = style_distances(features, targets, index, self.weights.style_tiles)
+        scale = self.style_scale.to(batch.device)[index]
         terms = {
             "content": self.weights.content * content_loss(features, content_targets) / self.content_unit,
-            "style": self.weights.style * (grams / targets.gram_unit[index]).mean(),
-            "moments": self.weights.moments * (moments / targets.moment_unit[index]).mean(),
+            "style": self.weights.style * (scale * grams / targets.gram_unit[index]).mean(),
+            "moments": self.weights.moments * (scale * moments / targets.moment_unit[index]).mean(),
         }
         if self.weights.tv > 0:
             terms["tv"] = self.weights.tv * tv_loss(output)
