@@ -515,6 +515,28 @@ def test_photo_dataset_crops_are_deterministic_and_bad_files_skipped(data_dir: P
     assert batch.shape == (2, 3, SIZE, SIZE)
 
 
+def test_a_smaller_crop_scale_zooms_into_the_photo(tmp_path: Path) -> None:
+    from stylecam.cli.train import CROP_SCALE
+
+    assert CROP_SCALE == tdata.CROP_SCALE  # the CLI's default, repeated for --help without torch
+    y, x = np.mgrid[0:200, 0:300]
+    ramp = np.stack([x * 255 // 299, y * 255 // 199, np.zeros_like(x)], -1).astype(np.uint8)
+    Image.fromarray(ramp).save(tmp_path / "ramp.png")
+    spans = {}
+    for scale in ((0.1, 0.1), (1.0, 1.0)):  # the vertical ramp's span in a crop measures how much of the photo it shows
+        crops = [tdata.PhotoDataset(tmp_path, 32, seed, crop_scale=scale)[0] for seed in range(8)]
+        spans[scale] = np.mean([float(c[1].max() - c[1].min()) for c in crops])
+    assert spans[(0.1, 0.1)] < 0.5 * spans[(1.0, 1.0)], spans
+
+
+@pytest.mark.parametrize("scale", [("0", "0.5"), ("0.6", "0.3"), ("0.5", "1.5")])
+def test_a_bad_crop_scale_is_refused_with_one_line(data_dir: Path, tmp_path: Path, scale: tuple[str, str]) -> None:
+    rc, err = run_main(main, *_johnson_args(data_dir, tmp_path / "m.pth", tmp_path / "run", 1), "--crop-scale", *scale)
+    lines = _error_lines(err)
+    assert rc == 2 and len(lines) == 1 and "--crop-scale" in lines[0], err
+    assert not (tmp_path / "m.pth").exists() and not (tmp_path / "run").exists()
+
+
 # --------------------------------------------------------------------------------------------- zoo listing
 
 

@@ -15,6 +15,7 @@ PROG = "styletrain"
 # JohnsonWeights' defaults, repeated here so that --help needs no torch import (a test keeps them equal).
 JOHNSON_DEFAULTS: dict[str, Any] = {"content": 1.0, "style": 10.0, "moments": 10.0, "tv": 10.0, "style_tiles": 1,
                                     "norm_lr_scale": 5.0}
+CROP_SCALE = (0.35, 1.0)  # stylecam.training.data's, repeated for --help without torch (a test keeps them equal)
 FRESH_WARMUP = 1000  # warm-up steps of a network trained from scratch (none when fine-tuning)
 EXAMPLES = """examples:
   styletrain johnson --style-image mosaic.jpg --data photos/ -o trained_models/mosaic.pth --tier fast
@@ -58,6 +59,9 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="folder of content photos (searched recursively)")
     parser.add_argument("-o", "--output", required=True, metavar="MODEL.pth", help="where the trained model goes")
     parser.add_argument("--image-size", type=positive_int, default=256, help="training crop size (default 256)")
+    parser.add_argument("--crop-scale", type=float, nargs=2, default=CROP_SCALE, metavar=("MIN", "MAX"),
+                        help="share of a photo's area each training crop covers before it is resized to "
+                             f"--image-size (default {CROP_SCALE[0]:g} {CROP_SCALE[1]:g}; smaller zooms in)")
     parser.add_argument("--batch-size", type=positive_int, default=4, help="per process (default 4)")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--iterations", type=positive_int, help="optimisation steps (default 40000)")
@@ -207,13 +211,15 @@ def train_main(args: argparse.Namespace) -> int:
     from stylecam.training import card, data, loop, tasks
 
     output = Path(args.output)
+    if not 0 < args.crop_scale[0] <= args.crop_scale[1] <= 1:
+        raise UsageError(f"--crop-scale {args.crop_scale[0]:g} {args.crop_scale[1]:g}: need 0 < MIN <= MAX <= 1")
     if not output.parent.is_dir():
         raise UsageError(f"output folder {output.parent} does not exist")
     device = resolve_device(args.device)
     dist = loop.init_distributed(device)
     torch.manual_seed(args.seed)
     run_dir = args.run_dir or Path("runs") / output.stem
-    photos = data.PhotoDataset(args.data, args.image_size, args.seed)
+    photos = data.PhotoDataset(args.data, args.image_size, args.seed, tuple(args.crop_scale))
     val = _readable(photos.files, 3, args.image_size)
     vgg = load_vgg(args.vgg_weights)
     style_images: list[Path] = []

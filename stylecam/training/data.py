@@ -35,8 +35,11 @@ def find_images(root: str | os.PathLike[str]) -> list[Path]:
     return files
 
 
+CROP_SCALE = (0.35, 1.0)  # the share of a photo's area a training crop covers, at least and at most
+
+
 def random_resized_crop(
-    image: Image.Image, size: int, rng: random.Random, scale: tuple[float, float] = (0.35, 1.0)
+    image: Image.Image, size: int, rng: random.Random, scale: tuple[float, float] = CROP_SCALE
 ) -> Image.Image:
     """A square crop covering ``scale`` of the image's area (aspect 3/4..4/3), resized to ``size``×``size``."""
     width, height = image.size
@@ -59,9 +62,11 @@ class PhotoDataset(Dataset[torch.Tensor]):
     A skipped file is replaced by the next readable one so batches keep their size; ``skipped`` lists them.
     """
 
-    def __init__(self, root: str | os.PathLike[str], size: int, seed: int = 0) -> None:
+    def __init__(self, root: str | os.PathLike[str], size: int, seed: int = 0,
+                 crop_scale: tuple[float, float] = CROP_SCALE) -> None:
         self.files = find_images(root)
         self.size = size
+        self.crop_scale = crop_scale
         self.seed = seed
         self.epoch = 0
         self.skipped: set[Path] = set()
@@ -87,7 +92,7 @@ class PhotoDataset(Dataset[torch.Tensor]):
         else:
             raise InputError("none of the training images could be read")
         rng = random.Random(hash((self.seed, self.epoch, index)))
-        crop = random_resized_crop(image, self.size, rng)
+        crop = random_resized_crop(image, self.size, rng, self.crop_scale)
         if rng.random() < 0.5:
             crop = crop.transpose(Image.FLIP_LEFT_RIGHT)
         array = np.asarray(crop, dtype=np.float32) / 255.0
