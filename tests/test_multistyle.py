@@ -173,7 +173,8 @@ def test_add_style_trains_only_the_new_styles_norms(tiny: Path, two_styles: Path
     assert card["initialised_from"]["model"] == "two.pth" and card["config"]["styles"] == ["red", "yellow", "green"]
 
 
-def test_a_style_scale_multiplies_only_its_own_styles_terms(tiny: Path) -> None:
+def _task(tiny: Path, weights: JohnsonWeights) -> tuple[Any, TransformerNet, torch.Tensor]:
+    """(JohnsonTask for the red and yellow styles, its two-style network, two photos at SIZE)."""
     from stylecam.imaging.io import read_image
     from stylecam.imaging.tensors import to_tensor
     from stylecam.nets.vgg import load_vgg
@@ -183,9 +184,14 @@ def test_a_style_scale_multiplies_only_its_own_styles_terms(tiny: Path) -> None:
     photos = torch.cat([to_tensor(read_image(p)) for p in sorted((tiny / "photos").iterdir())[:2]])
     photos = torch.nn.functional.interpolate(photos, size=(SIZE, SIZE))
     net = with_styles(TransformerNet(TIERS["fast"]), ("red", "yellow")).eval()
+    return JohnsonTask(net, load_vgg(), styles, weights, None, None, [], tiny, 0, photos), net, photos
+
+
+def test_a_style_scale_multiplies_only_its_own_styles_terms(tiny: Path) -> None:
     terms = {}
+    net = with_styles(TransformerNet(TIERS["fast"]), ("red", "yellow")).eval()
     for scale in ((), (3.0, 1.0)):
-        task = JohnsonTask(net, load_vgg(), styles, JohnsonWeights(style_scale=scale), None, None, [], tiny, 0, photos)
+        task, _, photos = _task(tiny, JohnsonWeights(style_scale=scale))
         with torch.no_grad():  # a batch of one image per step: step 0 learns red, step 1 yellow
             terms[scale] = [task.losses(net, photos[:1], step) for step in (0, 1)]
     plain, scaled = terms[()], terms[(3.0, 1.0)]
@@ -193,6 +199,31 @@ def test_a_style_scale_multiplies_only_its_own_styles_terms(tiny: Path) -> None:
         torch.testing.assert_close(scaled[0][key], 3.0 * plain[0][key])
         torch.testing.assert_close(scaled[1][key], plain[1][key])
     torch.testing.assert_close(scaled[0]["content"], plain[0]["content"])
+
+
+class _Pointwise(torch.nn.Module):
+    """A stand-in network that treats every pixel alike (commutes with any flip), or, shifted, one that does not."""
+
+    def __init__(self, shift: int = 0) -> None:
+        super().__init__()
+        self.shift = shift
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        return (255.0 - x).roll(self.shift, dims=-1) if self.shift else 255.0 - x
+
+
+def test_the_equivariance_term_is_zero_only_for_a_network_that_commutes_with_flips_and_turns(tiny: Path) -> None:
+    from stylecam.training.warps import dihedral
+
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4)
+    assert torch.equal(dihedral(x, 4), x.transpose(-1, -2)) and torch.equal(dihedral(x, 3), x.flip(-1, -2))
+    task, net, photos = _task(tiny, JohnsonWeights(equivariance=5.0))
+    assert "equivariance" not in _task(tiny, JohnsonWeights())[0].losses(net, photos, 0)
+    with torch.no_grad():
+        for step in range(4):  # each step draws another symmetry
+            assert float(task.losses(_Pointwise(), photos, step)["equivariance"]) < 1e-10
+            assert float(task.losses(_Pointwise(shift=5), photos, step)["equivariance"]) > 1e-3
+        assert float(task.losses(net, photos, 0)["equivariance"]) > 0  # an untrained network does not commute
 
 
 def test_style_scales_must_match_the_style_images(tiny: Path, tmp_path: Path) -> None:

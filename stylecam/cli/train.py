@@ -43,6 +43,9 @@ def _loss_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tv-weight", type=float, default=d["tv"], help=f"default {d['tv']:g}")
     parser.add_argument("--temporal-weight", type=float, default=0.0,
                         help="stability under small warps, for flicker-free live video (default 0 = off)")
+    parser.add_argument("--equivariance-weight", type=float, default=0.0,
+                        help="the output of a flipped or quarter-turned photo must be the output flipped or turned, "
+                             "so no stroke orientation is fixed to the frame (default 0 = off)")
     parser.add_argument("--content-layers", nargs="+", metavar="LAYER")
     parser.add_argument("--style-tiles", type=positive_int, default=d["style_tiles"], metavar="N",
                         help="match the style Gram in every cell of an N×N grid of the crop "
@@ -235,7 +238,7 @@ def train_main(args: argparse.Namespace) -> int:
             raise UsageError(f"{len(args.style_scale)} --style-scale factors for {len(style_images)} style images")
         weights = tasks.JohnsonWeights(args.content_weight, args.style_weight, args.moments_weight, args.tv_weight,
                                        args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale,
-                                       tuple(args.style_scale or ()))
+                                       tuple(args.style_scale or ()), args.equivariance_weight)
         effective = {"warmup": warmup}
         units = torch.stack([photos[i * len(photos) // tasks.REFERENCE_PHOTOS] for i in range(tasks.REFERENCE_PHOTOS)])
         task: Any = tasks.JohnsonTask(model, vgg, styles, weights, args.content_layers, args.style_layers,

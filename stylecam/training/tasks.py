@@ -21,7 +21,7 @@ from stylecam.nets.adain import AdaINDecoder, adain
 from stylecam.nets.transformer import InstanceNorm, StyleNorm, TransformerNet
 from stylecam.nets.vgg import VGGFeatures
 from stylecam.training.data import PhotoDataset, batch_indices
-from stylecam.training.warps import border_mask, random_flow
+from stylecam.training.warps import border_mask, dihedral, random_flow
 
 JOHNSON_CONTENT_LAYERS = ("relu2_2",)
 JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
@@ -42,6 +42,7 @@ class JohnsonWeights:
     warmup: int = 0  # first steps learn to reconstruct the photos (pixel L1), without VGG
     norm_lr_scale: float = 5.0  # the normalisation layers (where the styles live) learn this much faster
     style_scale: tuple[float, ...] = ()  # per trained style, multiplies its style and moment terms (empty: all 1)
+    equivariance: float = 0.0  # the output of a flipped or turned photo should be the output flipped or turned
 
 
 def _write_samples(run_dir: Path, step: int, rows: list[tuple[str, torch.Tensor]], suffix: str = "") -> None:
@@ -189,7 +190,16 @@ class JohnsonTask:
             terms["tv"] = self.weights.tv * tv_loss(output)
         if self.weights.temporal > 0:
             terms["temporal"] = self.weights.temporal * self._temporal(model, batch, output, style, step)
+        if self.weights.equivariance > 0:
+            terms["equivariance"] = self.weights.equivariance * self._equivariance(model, batch, output, style, step)
         return terms
+
+    def _equivariance(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
+                      step: int) -> torch.Tensor:
+        """The output for the batch under a random symmetry of the square should be the output under it."""
+        element = int(torch.randint(1, 8, (1,), generator=torch.Generator().manual_seed(self.seed * 104729 + step)))
+        turned_output = model(dihedral(batch, element) * 255.0, style) / 255.0
+        return (turned_output - dihedral(output, element)).pow(2).mean()
 
     def _temporal(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                   step: int) -> torch.Tensor:

@@ -1,7 +1,9 @@
-"""Random smooth warps of still photos, for the temporal-stability term (after Huang et al. 2017, ReCoNet).
+"""Transformations of still photos for the training terms that ask a network to commute with them.
 
-A network whose output for a slightly warped input equals the warped output flickers less on live video,
-without any optical flow at run time.
+Random smooth warps, for the temporal-stability term (after Huang et al. 2017, ReCoNet): a network whose output
+for a slightly warped input equals the warped output flickers less on live video, without any optical flow at
+run time. The flips and quarter turns of the square, for the equivariance term: a network whose output for a
+flipped photo is its flipped output cannot draw strokes of one fixed orientation over every photo.
 """
 
 from __future__ import annotations
@@ -23,3 +25,15 @@ def border_mask(height: int, width: int, margin: int, device: torch.device | Non
     mask = torch.zeros(1, 1, height, width, device=device)
     mask[..., margin:height - margin, margin:width - margin] = 1.0
     return mask
+
+
+def dihedral(images: torch.Tensor, element: int) -> torch.Tensor:
+    """``images`` (N×C×H×W) under one of the square's eight symmetries: bit 1 flips left-right, bit 2 flips
+    top-bottom, bit 4 transposes (applied in that order; 0 is the identity)."""
+    if element & 1:
+        images = images.flip(-1)
+    if element & 2:
+        images = images.flip(-2)
+    if element & 4:
+        images = images.transpose(-1, -2)
+    return images
