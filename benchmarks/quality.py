@@ -6,7 +6,10 @@
 Protocol (issue 11): the five held-out photos of ../shared/images/content at a 384-px long side, each style image
 at 512 px. *Style ratio*: the stylized photo's Gram loss to the style (Gram normalised by C·H·W at relu1_1,
 relu2_1 and relu3_1, each layer weighted 1/3) divided by the unstylized photo's; lower is closer to the style.
-*Content loss*: relu3_2 MSE to the photo; lower keeps more of it. Every Johnson entry of the zoo is measured
+*Content loss*: relu3_2 MSE to the photo; lower keeps more of it. *Orientation error* (networks only): the mean
+squared difference between the stylized flipped or quarter-turned photo and the stylized photo flipped or turned
+the same way, over all seven symmetries of the square, divided by the output's variance; 0 for a network whose
+strokes follow the photo, high for one that draws them at a fixed orientation over every photo. Every Johnson entry of the zoo is measured
 (each style of a several-style network on its own), the AdaIN decoder with each fast-tier style image, and
 Gatys (L-BFGS, the `stylize` defaults, ``--gatys-iters`` iterations from the photo) for every style measured.
 Gatys renders are cached in ``~/.cache/stylecam/quality`` (``$STYLECAM_CACHE``), so a re-run only measures.
@@ -32,6 +35,7 @@ from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import VGGFeatures, load_vgg
 from stylecam.stylize.gatys_cache import STYLE_SIDE, CachedGatys, read_style
 from stylecam.stylize.methods import run_transformer
+from stylecam.training.warps import dihedral
 from stylecam.zoo import ZooEntry, list_models, style_images_of_tier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -72,6 +76,19 @@ class Judge:
         return means
 
 
+@torch.no_grad()
+def orientation_error(stylize: Stylizer, photos: Mapping[str, torch.Tensor]) -> float:
+    """Mean over the photos and the square's seven symmetries of how far stylizing fails to commute with them,
+    relative to the stylized photo's variance."""
+    errors = []
+    for photo in photos.values():
+        output = stylize(photo)
+        for element in range(1, 8):
+            difference = stylize(dihedral(photo, element)) - dihedral(output, element)
+            errors.append(difference.pow(2).mean().item() / output.var().item())
+    return statistics.mean(errors)
+
+
 def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object]]:
     """One row per Johnson network (per style of a several-style network)."""
     rows = []
@@ -80,8 +97,9 @@ def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object
         net = nets.setdefault(entry.path, load_transformer(entry.path))
         style_name = entry.style_image
         assert style_name is not None
-        result = judge(lambda photo, net=net, mix=entry.mix: run_transformer(net, photo, mix),
-                       read_style(STYLES / style_name))
+        stylize = lambda photo, net=net, mix=entry.mix: run_transformer(net, photo, mix)  # noqa: E731
+        result = judge(stylize, read_style(STYLES / style_name))
+        result["orientation_error"] = orientation_error(stylize, judge.photos)
         rows.append({"model": entry.name, "file": entry.path.name, "tier": entry.card.get("tier"),
                      "style_image": style_name, "iterations": entry.total_iterations,
                      "target": TARGETS.get(style_name, OTHER_TARGET), **result})
@@ -111,7 +129,8 @@ def main() -> None:
         per_style = {}
         for style_name in fast_styles:
             style = read_style(STYLES / style_name)
-            per_style[style_name] = judge(lambda photo, m=model, s=style: m(photo, [s]).clamp(0, 1), style)
+            stylize = lambda photo, m=model, s=style: m(photo, [s]).clamp(0, 1)  # noqa: E731
+            per_style[style_name] = {**judge(stylize, style), "orientation_error": orientation_error(stylize, photos)}
         means = {k: statistics.mean(r[k] for r in per_style.values()) for k in next(iter(per_style.values()))}
         rows.append({"model": entry.name, "file": entry.path.name, "tier": "adain",
                      "style_image": ", ".join(fast_styles), "iterations": entry.total_iterations, **means,
@@ -128,11 +147,12 @@ def main() -> None:
     result = {"benchmark": "quality", "photo_side": PHOTO_SIDE, "style_side": STYLE_SIDE, "photos": sorted(photos),
               "content_layers": list(CONTENT_LAYERS), "style_layers": list(STYLE_LAYERS), "models": rows}
     write_result(args.out, result)
-    print(f"{'model':<22} {'tier':<8} {'iters':>6} {'content':>9} {'ratio':>6} {'target':>6}")
+    print(f"{'model':<22} {'tier':<8} {'iters':>6} {'content':>9} {'ratio':>6} {'target':>6} {'orient.':>7}")
     for r in rows:
         target = f"{r['target']:.2f}" if "target" in r else "-"
+        orientation = f"{r['orientation_error']:.3f}" if "orientation_error" in r else "-"
         print(f"{r['model']:<22} {r['tier'] or '-':<8} {r['iterations'] or '-':>6} {r['content_loss']:>9.3g} "
-              f"{r['style_ratio']:>6.3f} {target:>6}")
+              f"{r['style_ratio']:>6.3f} {target:>6} {orientation:>7}")
     print(f"wrote {args.out}")
 
 
