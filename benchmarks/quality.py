@@ -9,12 +9,12 @@ relu2_1 and relu3_1, each layer weighted 1/3) divided by the unstylized photo's;
 *Content loss*: relu3_2 MSE to the photo; lower keeps more of it. *Orientation error* (networks only): the mean
 squared difference between the stylized flipped or quarter-turned photo and the stylized photo flipped or turned
 the same way, over all seven symmetries of the square, divided by the output's variance; 0 for a network whose
-strokes follow the photo, high for one that draws them at a fixed orientation over every photo. Every Johnson entry of the zoo is measured
-(each style of a several-style network on its own), the AdaIN decoder with each fast-tier style image, and
-Gatys (L-BFGS, the `stylize` defaults, ``--gatys-iters`` iterations from the photo) for every style measured.
-Gatys renders are cached in ``~/.cache/stylecam/quality`` (``$STYLECAM_CACHE``), so a re-run only measures.
-The public pytorch/examples models' ratios (measured on the same protocol when the issue was filed) are the
-targets the table sets each network beside.
+strokes follow the photo, high for one that draws them at a fixed orientation over every photo. Every Johnson
+entry of the zoo is measured (each style of a several-style network on its own), the AdaIN decoder with each
+fast-tier style image, and Gatys (L-BFGS, the `stylize` defaults, ``--gatys-iters`` iterations from the photo)
+for every style measured. Gatys renders are cached in ``~/.cache/stylecam/quality`` (``$STYLECAM_CACHE``), so a
+re-run only measures. The public pytorch/examples models' ratios (measured on the same protocol when the issue
+was filed) are the targets the table sets each network beside.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def main() -> None:
         for style_name in fast_styles:
             style = read_style(STYLES / style_name)
             stylize = lambda photo, m=model, s=style: m(photo, [s]).clamp(0, 1)  # noqa: E731
-            per_style[style_name] = {**judge(stylize, style), "orientation_error": orientation_error(stylize, photos)}
+            per_style[style_name] = {**judge(stylize, style), "orientation_error": orientation_error(stylize, judge.photos)}
         means = {k: statistics.mean(r[k] for r in per_style.values()) for k in next(iter(per_style.values()))}
         rows.append({"model": entry.name, "file": entry.path.name, "tier": "adain",
                      "style_image": ", ".join(fast_styles), "iterations": entry.total_iterations, **means,

@@ -195,6 +195,16 @@ def _readable(files: Sequence[Path], count: int, max_side: int) -> list[Any]:
     return tensors
 
 
+def _check_scales(args: argparse.Namespace) -> None:
+    """UsageError for a --crop-scale outside 0 < MIN <= MAX <= 1 or a --style-scale count unlike the images'."""
+    if not 0 < args.crop_scale[0] <= args.crop_scale[1] <= 1:
+        raise UsageError(f"--crop-scale {args.crop_scale[0]:g} {args.crop_scale[1]:g}: need 0 < MIN <= MAX <= 1")
+    scales = getattr(args, "style_scale", None)
+    images = 1 if args.command == "add-style" else len(getattr(args, "style_image", []))
+    if scales and len(scales) != images:
+        raise UsageError(f"{len(scales)} --style-scale factors for {images} style images")
+
+
 def _settings_dict(args: argparse.Namespace) -> dict[str, Any]:
     skip = {"quiet", "resume", "command", "run_dir", "output", "max_minutes"}
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in skip}
@@ -214,8 +224,7 @@ def train_main(args: argparse.Namespace) -> int:
     from stylecam.training import card, data, loop, tasks
 
     output = Path(args.output)
-    if not 0 < args.crop_scale[0] <= args.crop_scale[1] <= 1:
-        raise UsageError(f"--crop-scale {args.crop_scale[0]:g} {args.crop_scale[1]:g}: need 0 < MIN <= MAX <= 1")
+    _check_scales(args)
     if not output.parent.is_dir():
         raise UsageError(f"output folder {output.parent} does not exist")
     device = resolve_device(args.device)
@@ -234,8 +243,6 @@ def train_main(args: argparse.Namespace) -> int:
         styles = [to_tensor(read_image(path, max_side=args.style_size, size_option=None)) for path in style_images]
         fresh = args.command == "johnson" and not args.init
         warmup = args.warmup if args.warmup is not None else FRESH_WARMUP if fresh else 0
-        if args.style_scale and len(args.style_scale) != len(style_images):
-            raise UsageError(f"{len(args.style_scale)} --style-scale factors for {len(style_images)} style images")
         weights = tasks.JohnsonWeights(args.content_weight, args.style_weight, args.moments_weight, args.tv_weight,
                                        args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale,
                                        tuple(args.style_scale or ()), args.equivariance_weight)

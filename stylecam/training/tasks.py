@@ -175,12 +175,13 @@ class JohnsonTask:
         self.vgg.to(batch.device)
         if self.targets.gram_unit.device != batch.device:
             self.targets = self.targets.to(batch.device)
+            self.style_scale = self.style_scale.to(batch.device)
         targets = self.targets
         features = self.vgg(output, self.content_layers + self.style_layers)
         with torch.no_grad():
             content_targets = self.vgg(batch, self.content_layers)
         grams, moments = style_distances(features, targets, index, self.weights.style_tiles)
-        scale = self.style_scale.to(batch.device)[index]
+        scale = self.style_scale[index]
         terms = {
             "content": self.weights.content * content_loss(features, content_targets) / self.content_unit,
             "style": self.weights.style * (scale * grams / targets.gram_unit[index]).mean(),
