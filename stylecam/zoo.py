@@ -133,12 +133,22 @@ def resolve_model(name_or_path: str, kind: str = "johnson") -> Path:
     return resolve_style(name_or_path, kind)[0]
 
 
+def split_file_style(name_or_path: str) -> tuple[Path, str] | None:
+    """``FILE:STYLE`` (an existing model file and the name of one of its styles) as (file, style), else None."""
+    file, colon, style = name_or_path.rpartition(":")
+    path = Path(file).expanduser()
+    return (path, style) if colon and style and path.is_file() else None
+
+
 def resolve_style(name_or_path: str, kind: str = "johnson") -> tuple[Path, str | None]:
-    """(model file, style of a several-style network or None) for an existing path or a zoo name of ``kind``;
-    unknown names list the choices."""
+    """(model file, style of a several-style network or None) for an existing path, ``FILE:STYLE`` or a zoo name
+    of ``kind``; unknown names list the choices."""
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path, None
+    file_style = split_file_style(name_or_path)
+    if file_style is not None:
+        return file_style
     entries = [entry for entry in list_models() if entry.kind == kind]
     for entry in entries:
         if entry.name == name_or_path:

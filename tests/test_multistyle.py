@@ -380,3 +380,26 @@ def test_stylize_takes_a_style_by_name_and_a_blend(zoo: Path, tmp_path: Path) ->
     assert np.abs(outputs["half"] - outputs["ink"]).mean() > 0.5 and np.abs(outputs["half"] - outputs["chalk"]).mean() > 0.5
     rc, err = run_main(stylize, photo, "-o", tmp_path / "bad.png", "--model", "ink", "--mix", "pencil", "-q")
     assert rc == 2 and err.count("\n") == 1 and "this network has: ink, oil, chalk" in err
+
+
+def test_a_style_of_a_file_outside_the_zoo_is_named_file_colon_style(zoo_dir: Path, tmp_path: Path) -> None:
+    from stylecam.cli.stylize import main as stylize
+    from stylecam.realtime.styles import johnson_entry
+    from stylecam.runtime.select import open_backend
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(_frame(64, 80)).save(photo)
+    file = zoo_dir / "paints.pth"
+    for model in (str(file), f"{file}:chalk"):
+        assert stylize([str(photo), "-o", str(tmp_path), "--model", model, "--device", "cpu", "-q"]) == 0
+    mixed = tmp_path / "mixed.png"
+    assert stylize([str(photo), "-o", str(mixed), "--model", str(file), "--mix", "chalk:1", "--device", "cpu", "-q"]) == 0
+    first, chalk = (np.asarray(Image.open(tmp_path / name)).astype(int)  # output names say the style
+                    for name in ("photo_paints.png", "photo_chalk.png"))
+    assert np.array_equal(chalk, np.asarray(Image.open(mixed)).astype(int))
+    assert np.abs(first - chalk).mean() > 0.5
+    backend = open_backend(f"{file}:chalk", "torch", "cpu")
+    assert backend.mix.current() == {"chalk": 1.0}
+    assert johnson_entry(f"{file}:chalk").label == "chalk" and johnson_entry(str(file)).label == "paints"
+    rc, err = run_main(stylize, photo, "-o", tmp_path / "bad.png", "--model", f"{file}:pencil", "-q")
+    assert rc == 2 and err.count("\n") == 1 and "this network has: ink, oil, chalk" in err

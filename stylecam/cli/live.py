@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="reconnection attempts when a camera or stream stops delivering (default 5)")
     styles = parser.add_argument_group("style")
     styles.add_argument("--style", nargs="+", metavar="NAME|PATH",
-                        help="trained style network(s): zoo names or .pth/.onnx files; n/p cycle through them "
-                             "(one name: through every trained style)")
+                        help="trained style network(s): zoo names, .pth/.onnx files or FILE.pth:STYLE; n/p cycle "
+                             "through them (one name: through every trained style)")
     add_mix_option(styles)
     styles.add_argument("--style-image", nargs="+", metavar="IMG",
                         help="AdaIN: any style image(s) (one image: n/p cycle through its folder)")

@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output file (one input) or folder; default: next to each input as NAME_STYLE.EXT")
     parser.add_argument("--method", choices=METHODS,
                         help="default: johnson with --model, adain with --decoder, gatys with --style-image alone")
-    parser.add_argument("-m", "--model", metavar="NAME|PATH", help="trained Johnson model: zoo name or file")
+    parser.add_argument("-m", "--model", metavar="NAME|PATH",
+                        help="trained Johnson model: zoo name, file, or FILE.pth:STYLE for one style of a "
+                             "several-style file")
     add_mix_option(parser)
     parser.add_argument("-s", "--style-image", nargs="+", default=[], metavar="IMG",
                         help="style image(s) for gatys and adain")
@@ -181,7 +183,10 @@ def build_method(args: argparse.Namespace, method: str, device: torch.device) ->
 
 def _tag(args: argparse.Namespace, method: str) -> str:
     if method == "johnson":
-        return Path(args.model).stem
+        from stylecam.zoo import split_file_style
+
+        file_style = split_file_style(args.model)
+        return file_style[1] if file_style is not None else Path(args.model).stem
     stems = "+".join(Path(p).stem for p in args.style_image)
     return f"{stems}_{method}"
 

@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("output", metavar="OUTPUT", help="output video: .mp4, .m4v, .mov or .mkv (H.264)")
     style = parser.add_argument_group("style")
     style.add_argument("--style", "-m", "--model", dest="style", metavar="NAME|PATH",
-                       help="trained Johnson network: zoo name or file")
+                       help="trained Johnson network: zoo name, file, or FILE.pth:STYLE for one style of a "
+                            "several-style file")
     add_mix_option(style)
     style.add_argument("--style-image", "-s", metavar="IMG",
                        help="style image: AdaIN (with a decoder), Gatys key frames, ruder optimisation")

@@ -1,6 +1,7 @@
 """Opening a backend for a model: by zoo name or file, on the backend and device asked for.
 
-``model`` is a zoo name, a ``.pth`` (Johnson network or AdaIN decoder), an ``.onnx`` (``export-onnx``) or a
+``model`` is a zoo name, a ``.pth`` (Johnson network or AdaIN decoder; ``FILE.pth:STYLE`` picks a style of a
+several-style one), an ``.onnx`` (``export-onnx``) or a
 TensorRT ``.engine``/``.plan``. ``backend='auto'`` takes the fastest that works here and says which in one notice:
 
 - on an NVIDIA GPU: TensorRT (engine built once, cached), then ONNX Runtime with its TensorRT or CUDA provider,
@@ -52,10 +53,11 @@ def resolve_source(model: str) -> ModelSource:
         if not path.is_file():
             raise ModelError(f"model file not found: {model}")
         return ModelSource("onnx" if suffix == ".onnx" else "engine", path, path.stem)
-    if path.is_file():
+    file, style = (path, None) if path.is_file() else zoo.split_file_style(model) or (None, None)
+    if file is not None:
         from stylecam.nets.checkpoints import read_model_file
 
-        return ModelSource(str(read_model_file(path)["kind"]), path, path.stem)
+        return ModelSource(str(read_model_file(file)["kind"]), file, style or file.stem, style)
     for entry in zoo.list_models():
         if entry.name == model:
             return ModelSource(entry.kind, entry.path, entry.name, entry.style)
