@@ -20,7 +20,7 @@ from stylecam.imaging.tensors import to_tensor
 from stylecam.losses.perceptual import content_loss, gram_matrix, style_loss
 from stylecam.nets.adain import AdaINDecoder
 from stylecam.nets.checkpoints import load_transformer, save_model
-from stylecam.nets.transformer import TIERS, TransformerNet
+from stylecam.nets.transformer import PAPER, TIERS, TransformerNet
 from stylecam.nets.vgg import load_vgg
 from stylecam.stylize.methods import run_transformer
 
@@ -90,7 +90,7 @@ def test_johnson_output_is_the_network_output(photo: Path, johnson_file: Path, t
 
 def test_johnson_loads_pytorch_examples_checkpoint(photo: Path, tmp_path: Path) -> None:
     torch.manual_seed(1)
-    state = TransformerNet(TIERS["quality"]).state_dict()
+    state = TransformerNet(PAPER).state_dict()
     state["in1.running_mean"] = torch.zeros(32)  # what old pytorch/examples checkpoints carry
     state["in1.running_var"] = torch.ones(32)
     checkpoint = tmp_path / "udnie.model"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from torch import nn
 from stylecam.errors import ModelError
 from stylecam.nets.adain import AdaINDecoder
 from stylecam.nets.checkpoints import load_adain_decoder, load_transformer, save_model
-from stylecam.nets.transformer import TIERS, TransformerNet
+from stylecam.nets.transformer import PAPER, TIERS, TransformerNet
 
 
 @pytest.fixture(autouse=True)
@@ -203,14 +202,14 @@ def test_save_model_rejects_other_modules(tmp_path: Path) -> None:
 def test_reference_net_has_pytorch_examples_keys(reference: RefTransformerNet) -> None:
     keys = set(reference.state_dict())
     assert {"conv1.conv2d.weight", "in1.weight", "res5.conv2.conv2d.bias", "deconv3.conv2d.weight"} <= keys
-    assert set(TransformerNet(TIERS["quality"]).state_dict()) == keys
+    assert set(TransformerNet(PAPER).state_dict()) == keys
 
 
 def test_pytorch_examples_checkpoint_loads(tmp_path: Path, reference: RefTransformerNet, image: torch.Tensor) -> None:
     path = tmp_path / "mosaic.pth"
     torch.save(reference.state_dict(), path)
     net = load_transformer(path)
-    assert net.config == dataclasses.replace(TIERS["quality"], residual_output=False)  # pytorch/examples' plain output
+    assert net.config == PAPER  # pytorch/examples' network: full resolution, plain output
     with torch.no_grad():
         expected, got = reference(image), net(image)
     assert got.shape == expected.shape == image.shape
@@ -226,7 +225,7 @@ def test_old_pytorch_examples_checkpoint_with_running_stats_loads(
     state.update(stale)
     # The stale keys really would break a plain load.
     with pytest.raises(RuntimeError, match="running_mean"):
-        TransformerNet(TIERS["quality"]).load_state_dict(state)
+        TransformerNet(PAPER).load_state_dict(state)
     path = tmp_path / "udnie.pth"
     torch.save(state, path)
     net = load_transformer(path)
@@ -327,7 +326,7 @@ def test_johnson_file_to_load_adain_decoder(tmp_path: Path) -> None:
 
 def test_mismatched_state_dict_is_rejected(tmp_path: Path) -> None:
     # A Johnson-looking state dict with a missing layer: the shapes say one thing, the keys another.
-    state = dict(TransformerNet(TIERS["quality"]).state_dict())
+    state = dict(TransformerNet(PAPER).state_dict())
     del state["deconv2.conv2d.weight"]
     path = tmp_path / "partial.pth"
     torch.save(state, path)
