@@ -42,8 +42,9 @@ CODE = "import sys; from stylecam.cli.live import main; sys.exit(main())"
 
 
 def benchmarked_configs() -> dict[str, TransformerConfig]:
-    """The tiers, the paper's network (the reference), the fast tier's widths at full resolution (no 2×2 blocks: what the blocks save), the fast tier
-    holding six styles (what the conditional norms and their style input cost) and without its skips."""
+    """The tiers, the paper's network (the reference), the fast tier's widths at full resolution (no 2×2 blocks:
+    what the blocks save), the fast tier holding six styles (what the conditional norms and their style input
+    cost) and without its skips."""
     styles = ("mosaic", "candy", "udnie", "rain-princess", "starry_night", "the_scream")
     return {**TIERS, REFERENCE: PAPER, FULL_RESOLUTION: replace(TIERS["fast"], space_to_depth=1),
             SIX_STYLES: replace(TIERS["fast"], styles=styles), NO_SKIPS: replace(TIERS["fast"], skips=False)}
