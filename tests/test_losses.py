@@ -12,6 +12,9 @@ from stylecam.losses.perceptual import (
     content_loss,
     gram_matrix,
     mean_std,
+    random_directions,
+    sliced_distance,
+    sorted_projections,
     split_tiles,
     style_loss,
     tv_loss,
@@ -55,6 +58,34 @@ def test_tiled_style_loss_tells_a_blob_from_a_texture_that_the_plain_gram_cannot
     tiled = style_loss({"x": blob}, target, tiles=2)
     assert plain < 0.03 * tiled
     assert style_loss({"x": texture}, target, tiles=2) < 0.05 * tiled
+
+
+def test_sliced_distance_in_one_dimension_compares_sorted_values() -> None:
+    one = torch.ones(1, 1)  # a single direction along the single channel
+    features = t([3.0, 1.0, 2.0, 0.0], 1, 1, 2, 2)
+    target = sorted_projections(t([4.0, 0.0, 2.0, 1.0], 1, 4), one)[None]
+    # sorted 0 1 2 3 against 0 1 2 4
+    assert float(sliced_distance(features, target, one)) == pytest.approx(1.0 / 4)
+    # a target of twice as many samples is read at the features' quantiles: 0,0,1,1,2,2,4,4 -> 0 1 2 4
+    doubled = sorted_projections(t([4.0, 4.0, 0.0, 0.0, 2.0, 2.0, 1.0, 1.0], 1, 8), one)[None]
+    assert float(sliced_distance(features, doubled, one)) == pytest.approx(1.0 / 4)
+
+
+def test_sliced_distance_ignores_where_features_are_but_not_how_much_of_the_image_they_cover() -> None:
+    torch.manual_seed(0)
+    directions = random_directions(3, 8, torch.Generator().manual_seed(1))
+    assert torch.allclose(directions.norm(dim=0), torch.ones(8))
+    features = torch.rand(1, 3, 4, 4)
+    target = sorted_projections(features.reshape(3, 16), directions)[None]
+    shuffled = features.reshape(3, 16)[:, torch.randperm(16)].reshape(1, 3, 4, 4)
+    assert float(sliced_distance(shuffled, target, directions)) < 1e-10
+    # Same Gram matrix (1), different distributions: every pixel at 1, or half at sqrt(2) and half at 0 (a blob).
+    even, blob = torch.ones(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)
+    blob[..., :2, :] = math.sqrt(2)
+    torch.testing.assert_close(gram_matrix(even), gram_matrix(blob))
+    one = torch.ones(1, 1)
+    target = sorted_projections(even.reshape(1, 16), one)[None]
+    assert float(sliced_distance(blob, target, one)) > 0.1 and float(sliced_distance(even, target, one)) == 0.0
 
 
 def test_gram_matrix_batch_and_2d_layout() -> None:

@@ -81,7 +81,8 @@ def test_cli_defaults_match_the_training_weights() -> None:
     weights = JohnsonWeights()
     assert JOHNSON_DEFAULTS == {"content": weights.content, "style": weights.style, "moments": weights.moments,
                                 "tv": weights.tv, "style_tiles": weights.style_tiles,
-                                "norm_lr_scale": weights.norm_lr_scale}
+                                "norm_lr_scale": weights.norm_lr_scale, "style_octaves": weights.style_octaves,
+                                "sliced": weights.sliced, "shift": weights.shift}
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -201,6 +202,44 @@ def test_a_style_scale_multiplies_only_its_own_styles_terms(tiny: Path) -> None:
     torch.testing.assert_close(scaled[0]["content"], plain[0]["content"])
 
 
+def _identity(x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+    return x
+
+
+def test_the_photos_that_set_the_units_score_one_on_every_style_term_at_every_pyramid_level(tiny: Path) -> None:
+    task, _, photos = _task(tiny, JohnsonWeights(style_octaves=2, sliced=1.0))
+    assert len(task.targets) == 2
+    with torch.no_grad():  # each of the two unit photos with each of the two styles (a batch of one: step = style)
+        terms = [task.losses(_identity, photo[None], step) for photo in photos for step in (0, 1)]
+    for key, weight in (("style", 10.0), ("moments", 10.0)):
+        assert float(sum(t[key] for t in terms)) / len(terms) / weight == pytest.approx(1.0, rel=1e-4), key
+    # the sliced term draws new directions every step, so its mean over the unit photos is near 1, not exactly 1
+    assert 0.5 < float(sum(t["sliced"] for t in terms)) / len(terms) < 2.0
+    assert "sliced" not in _task(tiny, JohnsonWeights())[0].losses(_identity, photos, 0)
+
+
+def test_a_pyramid_level_is_the_style_term_of_the_halved_image_against_the_halved_style(tiny: Path) -> None:
+    from stylecam.imaging.io import read_image
+    from stylecam.imaging.tensors import to_tensor
+    from stylecam.nets.vgg import load_vgg
+    from stylecam.training.tasks import JohnsonTask, octave
+
+    x = torch.rand(1, 3, 32, 48)
+    assert torch.equal(octave(x, 0), x) and octave(x, 2).shape == (1, 3, 8, 12)
+    torch.testing.assert_close(octave(x, 1)[..., 0, 0], x[..., :2, :2].mean(dim=(-1, -2)))
+    task, net, photos = _task(tiny, JohnsonWeights(style_octaves=2))
+    styles = [octave(to_tensor(read_image(tiny / f"{name}.png")), 1) for name in ("red", "yellow")]
+    vgg = load_vgg()
+    full = JohnsonTask(net, vgg, [to_tensor(read_image(tiny / f"{n}.png")) for n in ("red", "yellow")],
+                       JohnsonWeights(), None, None, [], tiny, 0, photos)
+    half = JohnsonTask(net, vgg, styles, JohnsonWeights(), None, None, [], tiny, 0, octave(photos, 1))
+    with torch.no_grad():
+        both = task.losses(_identity, photos, 0)["style"]
+        parts = full.losses(_identity, photos, 0)["style"], half.losses(_identity, octave(photos, 1), 0)["style"]
+    torch.testing.assert_close(both, (parts[0] + parts[1]) / 2)
+    assert abs(float(parts[0] - parts[1])) > 1e-3 * float(parts[0])  # the coarse level does measure something else
+
+
 class _Pointwise(torch.nn.Module):
     """A stand-in network that treats every pixel alike (commutes with any flip), or, shifted, one that does not."""
 
@@ -224,6 +263,36 @@ def test_the_equivariance_term_is_zero_only_for_a_network_that_commutes_with_fli
             assert float(task.losses(_Pointwise(), photos, step)["equivariance"]) < 1e-10
             assert float(task.losses(_Pointwise(shift=5), photos, step)["equivariance"]) > 1e-3
         assert float(task.losses(net, photos, 0)["equivariance"]) > 0  # an untrained network does not commute
+
+
+class _FrameBound(torch.nn.Module):
+    """A stand-in network that paints diagonal lines placed from the image's top-left corner, whatever the photo."""
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        y, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        return 255.0 - x + 40.0 * ((y + xx) % 11 == 0).float()
+
+
+def test_the_shift_term_is_zero_for_a_network_that_follows_the_photo_and_not_for_a_frame_bound_one(tiny: Path) -> None:
+    task, net, photos = _task(tiny, JohnsonWeights(shift=5.0))
+    assert task.min_image_side() == 72 and _task(tiny, JohnsonWeights())[0].min_image_side() == 8
+    photos = torch.nn.functional.interpolate(photos, size=(72, 72))  # room for the stride-8 offsets and margins
+    assert "shift" not in _task(tiny, JohnsonWeights())[0].losses(net, photos, 0)
+    with torch.no_grad():
+        values = [(float(task.losses(_Pointwise(), photos, step)["shift"]),
+                   float(task.losses(_FrameBound(), photos, step)["shift"])) for step in range(6)]
+    assert all(pointwise < 1e-10 for pointwise, _ in values)
+    assert any(frame_bound > 1e-3 for _, frame_bound in values)  # every offset but (0, 0) moves the lines
+
+
+def test_the_shift_term_refuses_crops_too_small_for_it(tiny: Path, tmp_path: Path) -> None:
+    rc, err = _train("johnson", "--style-image", tiny / "red.png", "--shift-weight", 1,
+                     *_common(tiny, tmp_path / "out.pth", 1))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2 and lines == [f"styletrain: error: --image-size {SIZE}: these loss terms need crops of at least "
+                                 "72 px"], err
+    assert not (tmp_path / "out.pth").exists()
 
 
 def test_style_scales_must_match_the_style_images(tiny: Path, tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from stylecam.errors import UsageError
 PROG = "styletrain"
 # JohnsonWeights' defaults, repeated here so that --help needs no torch import (a test keeps them equal).
 JOHNSON_DEFAULTS: dict[str, Any] = {"content": 1.0, "style": 10.0, "moments": 10.0, "tv": 10.0, "style_tiles": 1,
-                                    "norm_lr_scale": 5.0}
+                                    "norm_lr_scale": 5.0, "style_octaves": 1, "sliced": 0.0,
+                                    "shift": 0.0}
 CROP_SCALE = (0.35, 1.0)  # stylecam.training.data's, repeated for --help without torch (a test keeps them equal)
 FRESH_WARMUP = 1000  # warm-up steps of a network trained from scratch (none when fine-tuning)
 EXAMPLES = """examples:
@@ -40,16 +41,25 @@ def _loss_options(parser: argparse.ArgumentParser) -> None:
                              "that stay too close to the photo (default 1 each)")
     parser.add_argument("--moments-weight", type=float, default=d["moments"],
                         help=f"channel mean/std style loss, as a ratio to a photo's (default {d['moments']:g})")
+    parser.add_argument("--sliced-weight", type=float, default=d["sliced"],
+                        help="sliced Wasserstein loss: each style layer's whole feature distribution must match the "
+                             "style's, as a ratio to a photo's (Heitz et al. 2021; default 0 = off)")
     parser.add_argument("--tv-weight", type=float, default=d["tv"], help=f"default {d['tv']:g}")
     parser.add_argument("--temporal-weight", type=float, default=0.0,
                         help="stability under small warps, for flicker-free live video (default 0 = off)")
     parser.add_argument("--equivariance-weight", type=float, default=0.0,
                         help="the output of a flipped or quarter-turned photo must be the output flipped or turned, "
                              "so no stroke orientation is fixed to the frame (default 0 = off)")
+    parser.add_argument("--shift-weight", type=float, default=d["shift"],
+                        help="the output of a crop of a photo must be that crop of its output, so no pattern is "
+                             "anchored to the frame (default 0 = off)")
     parser.add_argument("--content-layers", nargs="+", metavar="LAYER")
     parser.add_argument("--style-tiles", type=positive_int, default=d["style_tiles"], metavar="N",
                         help="match the style Gram in every cell of an N×N grid of the crop "
                              "(default 1: the whole crop)")
+    parser.add_argument("--style-octaves", type=positive_int, default=d["style_octaves"], metavar="N",
+                        help="match the style at N scales of a pyramid (full, 1/2, 1/4…), so that its larger "
+                             "structures count and a fine lattice cannot stand in for them (default 1)")
     parser.add_argument("--warmup", type=int, metavar="STEPS",
                         help="first steps learn to reconstruct the photos (pixel loss, no VGG: fast) before the "
                              f"style is trained (default {FRESH_WARMUP} from scratch, 0 with --init or add-style)")
@@ -245,11 +255,15 @@ def train_main(args: argparse.Namespace) -> int:
         warmup = args.warmup if args.warmup is not None else FRESH_WARMUP if fresh else 0
         weights = tasks.JohnsonWeights(args.content_weight, args.style_weight, args.moments_weight, args.tv_weight,
                                        args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale,
-                                       tuple(args.style_scale or ()), args.equivariance_weight)
+                                       tuple(args.style_scale or ()), args.equivariance_weight, args.style_octaves,
+                                       args.sliced_weight, args.shift_weight)
         effective = {"warmup": warmup}
         units = torch.stack([photos[i * len(photos) // tasks.REFERENCE_PHOTOS] for i in range(tasks.REFERENCE_PHOTOS)])
         task: Any = tasks.JohnsonTask(model, vgg, styles, weights, args.content_layers, args.style_layers,
                                       val, run_dir, args.seed, units, trained)
+        if args.image_size < task.min_image_side():
+            raise UsageError(f"--image-size {args.image_size}: these loss terms need crops of at least "
+                             f"{task.min_image_side()} px")
         lr = args.lr or (3e-3 if args.command == "add-style" else 1e-3)
     else:
         from stylecam.nets.adain import AdaINDecoder, default_encoder_layer

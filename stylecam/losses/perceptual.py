@@ -82,6 +82,34 @@ def adain_style_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str,
     return total
 
 
+def random_directions(channels: int, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` random unit vectors in feature space, as a channels×count matrix."""
+    directions = torch.randn(channels, count, generator=generator)
+    return directions / directions.norm(dim=0, keepdim=True)
+
+
+def sorted_projections(features: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """C×P feature vectors projected on each of the C×K ``directions`` and sorted: K×P."""
+    return (directions.T @ features).sort(dim=1).values
+
+
+def sliced_distance(features: torch.Tensor, target_projections: torch.Tensor,
+                    directions: torch.Tensor) -> torch.Tensor:
+    """Sliced Wasserstein distance (Heitz et al. 2021) between the feature distribution of each image of N×C×H×W
+    (or N×C×P) ``features`` and a target's, given as its sorted projections on the C×K ``directions`` (N×K×M, see
+    :func:`sorted_projections`; M may differ from H·W): shape N.
+
+    Unlike a Gram matrix, which a few strong features anywhere can satisfy, matching every projection's whole
+    distribution (its quantiles) fixes how much of the image each kind of feature must cover.
+    """
+    n, c = features.shape[:2]
+    flat = features.reshape(n, c, -1)
+    count, target_count = flat.shape[2], target_projections.shape[2]
+    quantiles = ((torch.arange(count, device=flat.device) + 0.5) * target_count / count).long()
+    mine = (directions.T @ flat).sort(dim=2).values
+    return (mine - target_projections[:, :, quantiles]).pow(2).mean(dim=(1, 2))
+
+
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
     """Total variation: mean absolute difference between horizontally and vertically adjacent pixels."""
     dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()

@@ -15,7 +15,8 @@ from stylecam.imaging.io import write_image
 from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.tensors import to_image
 from stylecam.losses.perceptual import (adain_style_loss, content_loss, gram_distance, gram_matrix, mean_std,
-                                        moment_distance, split_tiles, tv_loss)
+                                        moment_distance, random_directions, sliced_distance, sorted_projections,
+                                        split_tiles, tv_loss)
 from stylecam.losses.temporal import warp
 from stylecam.nets.adain import AdaINDecoder, adain
 from stylecam.nets.transformer import InstanceNorm, StyleNorm, TransformerNet
@@ -27,6 +28,7 @@ JOHNSON_CONTENT_LAYERS = ("relu2_2",)
 JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 REFERENCE_PHOTOS = 16  # training photos whose own style distance sets each style's loss unit
+STYLE_SAMPLES = 4096  # feature vectors kept per style and layer for the sliced Wasserstein term
 
 
 @dataclass
@@ -43,6 +45,9 @@ class JohnsonWeights:
     norm_lr_scale: float = 5.0  # the normalisation layers (where the styles live) learn this much faster
     style_scale: tuple[float, ...] = ()  # per trained style, multiplies its style and moment terms (empty: all 1)
     equivariance: float = 0.0  # the output of a flipped or turned photo should be the output flipped or turned
+    style_octaves: int = 1  # >1: the style terms also at 1/2, 1/4… of the crop and the style image (a pyramid)
+    sliced: float = 0.0  # sliced Wasserstein distance of the feature distributions to the style's (0 = off)
+    shift: float = 0.0  # the output of a crop of the photo should be that crop of the output (nothing frame-bound)
 
 
 def _write_samples(run_dir: Path, step: int, rows: list[tuple[str, torch.Tensor]], suffix: str = "") -> None:
@@ -60,14 +65,21 @@ class StyleTargets:
     grams: dict[str, torch.Tensor]
     means: dict[str, torch.Tensor]
     stds: dict[str, torch.Tensor]
+    samples: dict[str, torch.Tensor]  # S×C×M feature vectors of each style (the sliced term's target)
     gram_unit: torch.Tensor  # S
     moment_unit: torch.Tensor  # S
+    sliced_unit: torch.Tensor  # S
 
     def to(self, device: torch.device) -> StyleTargets:
         """The same targets on ``device``."""
         move = lambda d: {k: v.to(device) for k, v in d.items()}  # noqa: E731
-        return StyleTargets(move(self.grams), move(self.means), move(self.stds), self.gram_unit.to(device),
-                            self.moment_unit.to(device))
+        return StyleTargets(move(self.grams), move(self.means), move(self.stds), move(self.samples),
+                            self.gram_unit.to(device), self.moment_unit.to(device), self.sliced_unit.to(device))
+
+
+def octave(images: torch.Tensor, level: int) -> torch.Tensor:
+    """``images`` (N×3×H×W) reduced 2^``level`` times by area averaging: a level of a Gaussian-like pyramid."""
+    return images if level == 0 else F.avg_pool2d(images, 2 ** level, ceil_mode=True)
 
 
 def style_distances(features: dict[str, torch.Tensor], targets: StyleTargets,
@@ -84,6 +96,32 @@ def style_distances(features: dict[str, torch.Tensor], targets: StyleTargets,
     return grams, moments
 
 
+def sliced_distances(features: dict[str, torch.Tensor], targets: StyleTargets, index: torch.Tensor,
+                     generator: torch.Generator) -> torch.Tensor:
+    """Per-image sliced Wasserstein distance of ``features`` from style ``index[i]``, averaged over the layers,
+    along as many random directions as each layer has channels and at most :data:`STYLE_SAMPLES` random positions
+    (drawn from ``generator``): shape N."""
+    total = torch.zeros((), device=index.device)
+    for name, samples in targets.samples.items():
+        channels = samples.shape[1]
+        directions = random_directions(channels, channels, generator).to(index.device)
+        styles, position = index.unique(return_inverse=True)
+        projections = torch.stack([sorted_projections(samples[s], directions) for s in styles])[position]
+        flat = features[name].flatten(2)
+        if flat.shape[2] > STYLE_SAMPLES:  # a random subset of the positions has the same distribution
+            flat = flat[:, :, torch.randperm(flat.shape[2], generator=generator)[:STYLE_SAMPLES].to(flat.device)]
+        total = total + sliced_distance(flat, projections, directions) / len(targets.samples)
+    return total
+
+
+def _feature_samples(features: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """At most :data:`STYLE_SAMPLES` of the 1×C×H×W ``features``' vectors, chosen at random: C×M."""
+    flat = features[0].reshape(features.shape[1], -1)
+    if flat.shape[1] <= STYLE_SAMPLES:
+        return flat
+    return flat[:, torch.randperm(flat.shape[1], generator=generator)[:STYLE_SAMPLES]]
+
+
 @torch.no_grad()
 def style_targets(vgg: VGGFeatures, styles: Sequence[torch.Tensor], layers: Sequence[str],
                   photos: torch.Tensor) -> StyleTargets:
@@ -91,21 +129,30 @@ def style_targets(vgg: VGGFeatures, styles: Sequence[torch.Tensor], layers: Sequ
     grams: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
     means: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
     stds: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
+    samples: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
+    generator = torch.Generator().manual_seed(0)
     for style in styles:
         for name, f in vgg(style, layers).items():
             mean, std = mean_std(f)
             grams[name].append(gram_matrix(f)[0])
             means[name].append(mean[0])
             stds[name].append(std[0])
+            samples[name].append(_feature_samples(f, generator))
+    smallest = {k: min(x.shape[1] for x in v) for k, v in samples.items()}  # style images may differ in size
+    samples = {k: [x[:, :smallest[k]] for x in v] for k, v in samples.items()}
     stack = lambda d: {k: torch.stack(v) for k, v in d.items()}  # noqa: E731
-    raw = StyleTargets(stack(grams), stack(means), stack(stds), torch.ones(len(styles)), torch.ones(len(styles)))
+    ones = torch.ones(len(styles))
+    raw = StyleTargets(stack(grams), stack(means), stack(stds), stack(samples), ones, ones, ones)
     features = vgg(photos, layers)
-    gram_unit, moment_unit = [], []
+    gram_unit, moment_unit, sliced_unit = [], [], []
     for s in range(len(styles)):
-        g, m = style_distances(features, raw, torch.full((photos.shape[0],), s, dtype=torch.long))
+        index = torch.full((photos.shape[0],), s, dtype=torch.long)
+        g, m = style_distances(features, raw, index)
         gram_unit.append(g.mean())
         moment_unit.append(m.mean())
+        sliced_unit.append(sliced_distances(features, raw, index, torch.Generator().manual_seed(0)).mean())
     raw.gram_unit, raw.moment_unit = torch.stack(gram_unit), torch.stack(moment_unit)
+    raw.sliced_unit = torch.stack(sliced_unit)
     return raw
 
 
@@ -136,7 +183,10 @@ class JohnsonTask:
         if weights.style_scale and len(weights.style_scale) != len(styles):
             raise ValueError(f"{len(weights.style_scale)} style scales for {len(styles)} style images")
         self.style_scale = torch.tensor(weights.style_scale or [1.0] * len(styles))
-        self.targets = style_targets(vgg, styles, self.style_layers, unit_photos)
+        # One set of targets per pyramid level (Snelgrove 2017): at 1/2 and 1/4 scale the same shallow layers see
+        # 2× and 4× larger neighbourhoods, so the style's larger structures count too.
+        self.targets = [style_targets(vgg, [octave(s, level) for s in styles], self.style_layers,
+                                      octave(unit_photos, level)) for level in range(weights.style_octaves)]
         with torch.no_grad():
             content = vgg(unit_photos, self.content_layers)
             self.content_unit = sum(f.pow(2).mean().item() for f in content.values())
@@ -173,27 +223,66 @@ class JohnsonTask:
         if step < self.weights.warmup:
             return {"warmup": F.l1_loss(output, batch)}
         self.vgg.to(batch.device)
-        if self.targets.gram_unit.device != batch.device:
-            self.targets = self.targets.to(batch.device)
+        if self.targets[0].gram_unit.device != batch.device:
+            self.targets = [t.to(batch.device) for t in self.targets]
             self.style_scale = self.style_scale.to(batch.device)
-        targets = self.targets
         features = self.vgg(output, self.content_layers + self.style_layers)
         with torch.no_grad():
             content_targets = self.vgg(batch, self.content_layers)
-        grams, moments = style_distances(features, targets, index, self.weights.style_tiles)
+        grams, moments, sliced = self._style_ratios(features, output, index, step)
         scale = self.style_scale[index]
         terms = {
             "content": self.weights.content * content_loss(features, content_targets) / self.content_unit,
-            "style": self.weights.style * (scale * grams / targets.gram_unit[index]).mean(),
-            "moments": self.weights.moments * (scale * moments / targets.moment_unit[index]).mean(),
+            "style": self.weights.style * (scale * grams).mean(),
+            "moments": self.weights.moments * (scale * moments).mean(),
         }
+        if self.weights.sliced > 0:
+            terms["sliced"] = self.weights.sliced * (scale * sliced).mean()
         if self.weights.tv > 0:
             terms["tv"] = self.weights.tv * tv_loss(output)
         if self.weights.temporal > 0:
             terms["temporal"] = self.weights.temporal * self._temporal(model, batch, output, style, step)
         if self.weights.equivariance > 0:
             terms["equivariance"] = self.weights.equivariance * self._equivariance(model, batch, output, style, step)
+        if self.weights.shift > 0:
+            terms["shift"] = self.weights.shift * self._shift(model, batch, output, style, step)
         return terms
+
+    def min_image_side(self) -> int:
+        """The smallest training crop the terms work on: the shift term crops 4 strides off and ignores 2 more
+        on each side."""
+        return (9 if self.weights.shift > 0 else 1) * self.model.config.stride
+
+    def _shift(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
+               step: int) -> torch.Tensor:
+        """Stylizing a crop (shifted by a random multiple of the network's stride, so an exact answer exists)
+        should give the same crop of the stylized batch, away from the crop's new borders: a pattern anchored to
+        the frame (lines grown from the borders into flat regions) moves with the borders and pays."""
+        stride = self.model.config.stride
+        h, w = batch.shape[-2:]
+        margin, cut = 2 * stride, 4 * stride  # cut: how much smaller the crop is, split between its two sides
+        generator = torch.Generator().manual_seed(self.seed * 2750159 + step)
+        dy, dx = (int(v) * stride for v in torch.randint(0, cut // stride + 1, (2,), generator=generator))
+        crop = lambda x: x[..., dy:dy + h - cut, dx:dx + w - cut]  # noqa: E731
+        cropped_output = model(crop(batch) * 255.0, style) / 255.0
+        inner = lambda x: x[..., margin:-margin, margin:-margin]  # noqa: E731
+        return (inner(cropped_output) - inner(crop(output))).pow(2).mean()
+
+    def _style_ratios(self, features: dict[str, torch.Tensor], output: torch.Tensor, index: torch.Tensor,
+                      step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-image Gram, moment and (if weighted) sliced Wasserstein distances to the style as ratios to a
+        photo's, averaged over the pyramid levels (``features``: the full-scale ones of ``output``): shapes N."""
+        grams = moments = sliced = torch.zeros((), device=output.device)
+        generator = torch.Generator().manual_seed(self.seed * 15485863 + step)
+        for level, targets in enumerate(self.targets):
+            level_features = features if level == 0 else self.vgg(octave(output, level), self.style_layers)
+            g, m = style_distances(level_features, targets, index, self.weights.style_tiles if level == 0 else 1)
+            grams = grams + g / targets.gram_unit[index] / len(self.targets)
+            moments = moments + m / targets.moment_unit[index] / len(self.targets)
+            if self.weights.sliced > 0:
+                w = sliced_distances(level_features, targets, index, generator)
+                sliced = sliced + w / targets.sliced_unit[index] / len(self.targets)
+        return grams, moments, sliced
 
     def _equivariance(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                       step: int) -> torch.Tensor:
