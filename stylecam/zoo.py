@@ -140,6 +140,16 @@ def split_file_style(name_or_path: str) -> tuple[Path, str] | None:
     return (path, style) if colon and style and path.is_file() else None
 
 
+def display_name(name_or_path: str) -> str:
+    """How a model argument is shown and tagged: the STYLE of ``FILE:STYLE``, an existing file's stem, else the
+    argument itself (a zoo name, dots and all)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path.stem
+    file_style = split_file_style(name_or_path)
+    return file_style[1] if file_style is not None else name_or_path
+
+
 def resolve_style(name_or_path: str, kind: str = "johnson") -> tuple[Path, str | None]:
     """(model file, style of a several-style network or None) for an existing path, ``FILE:STYLE`` or a zoo name
     of ``kind``; unknown names list the choices."""

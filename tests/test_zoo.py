@@ -95,6 +95,15 @@ def test_resolve_existing_path(models: Path, tmp_path: Path, monkeypatch: pytest
     assert resolve_model("a") == Path("a")
 
 
+def test_display_name_of_a_file_a_file_style_and_a_zoo_name(tmp_path: Path) -> None:
+    net = tmp_path / "paints.v2.pth"
+    net.write_bytes(b"x")
+    assert zoo.display_name(str(net)) == "paints.v2"
+    assert zoo.display_name(f"{net}:scream") == "scream"
+    assert zoo.display_name("mosaic") == "mosaic"
+    assert zoo.display_name("styles.v2") == "styles.v2"  # a zoo name with a dot is not a file with a suffix
+
+
 def test_resolve_unknown_name_lists_choices(models: Path) -> None:
     with pytest.raises(ModelError) as info:
         resolve_model("nope")

@@ -183,10 +183,9 @@ def build_method(args: argparse.Namespace, method: str, device: torch.device) ->
 
 def _tag(args: argparse.Namespace, method: str) -> str:
     if method == "johnson":
-        from stylecam.zoo import split_file_style
+        from stylecam.zoo import display_name
 
-        file_style = split_file_style(args.model)
-        return file_style[1] if file_style is not None else Path(args.model).stem
+        return display_name(args.model)
     stems = "+".join(Path(p).stem for p in args.style_image)
     return f"{stems}_{method}"
 

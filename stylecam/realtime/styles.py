@@ -44,8 +44,7 @@ def johnson_entry(name: str) -> StyleEntry:
     from stylecam import zoo
 
     path, style = zoo.resolve_style(name)
-    label = (style or Path(name).stem) if Path(name).suffix else name  # a file, FILE:STYLE or a zoo name
-    return StyleEntry(label, model=name, file=path.resolve(), style=style)
+    return StyleEntry(zoo.display_name(name), model=name, file=path.resolve(), style=style)
 
 
 def johnson_styles(names: Sequence[str]) -> tuple[list[StyleEntry], int]:

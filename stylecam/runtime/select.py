@@ -57,7 +57,7 @@ def resolve_source(model: str) -> ModelSource:
     if file is not None:
         from stylecam.nets.checkpoints import read_model_file
 
-        return ModelSource(str(read_model_file(file)["kind"]), file, style or file.stem, style)
+        return ModelSource(str(read_model_file(file)["kind"]), file, zoo.display_name(model), style)
     for entry in zoo.list_models():
         if entry.name == model:
             return ModelSource(entry.kind, entry.path, entry.name, entry.style)
