@@ -342,7 +342,8 @@ def test_bad_init_model_fails_with_one_line(johnson_run: dict[str, Any], data_di
     assert proc.returncode != 0
     lines = _error_lines(proc.stderr)
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert ("absent.pth" in lines[0]) if problem == "missing" else ("the quality tier's architecture" in lines[0])
+    assert ("absent.pth" in lines[0]) if problem == "missing" else (
+        "the quality tier's architecture (it is a fast-tier network: pass --tier fast)" in lines[0])
     assert not (tmp_path / "m.pth").exists()
 
 

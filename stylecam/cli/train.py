@@ -137,14 +137,17 @@ def fit_to_tier(start: Any, tier: str, name: str) -> Any:
     when it has the tier's widths at full resolution (see ``fold_into_blocks``); UsageError otherwise."""
     from dataclasses import replace
 
-    from stylecam.nets.transformer import TIERS, fold_into_blocks
+    from stylecam.nets.transformer import TIERS, fold_into_blocks, tier_of
 
     target = replace(TIERS[tier], styles=start.config.styles)
     if start.config == target:
         return start
     if start.config.space_to_depth == 1 and replace(start.config, space_to_depth=target.space_to_depth) == target:
         return fold_into_blocks(start, target.space_to_depth)
-    raise UsageError(f"--init {name} does not have the {tier} tier's architecture (pass its --tier)")
+    own = tier_of(start.config)
+    hint = (f"it is a {own}-tier network: pass --tier {own}" if own in TIERS else
+            "its architecture is no current tier's, so it can only be used as it is")
+    raise UsageError(f"--init {name} does not have the {tier} tier's architecture ({hint})")
 
 
 def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[int] | None]:
