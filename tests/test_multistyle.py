@@ -229,10 +229,8 @@ def test_a_pyramid_level_is_the_style_term_of_the_halved_image_against_the_halve
     torch.testing.assert_close(octave(x, 1)[..., 0, 0], x[..., :2, :2].mean(dim=(-1, -2)))
     task, net, photos = _task(tiny, JohnsonWeights(style_octaves=2))
     styles = [octave(to_tensor(read_image(tiny / f"{name}.png")), 1) for name in ("red", "yellow")]
-    vgg = load_vgg()
-    full = JohnsonTask(net, vgg, [to_tensor(read_image(tiny / f"{n}.png")) for n in ("red", "yellow")],
-                       JohnsonWeights(), None, None, [], tiny, 0, photos)
-    half = JohnsonTask(net, vgg, styles, JohnsonWeights(), None, None, [], tiny, 0, octave(photos, 1))
+    full = _task(tiny, JohnsonWeights())[0]
+    half = JohnsonTask(net, load_vgg(), styles, JohnsonWeights(), None, None, [], tiny, 0, octave(photos, 1))
     with torch.no_grad():
         both = task.losses(_identity, photos, 0)["style"]
         parts = full.losses(_identity, photos, 0)["style"], half.losses(_identity, octave(photos, 1), 0)["style"]

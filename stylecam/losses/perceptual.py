@@ -89,8 +89,8 @@ def random_directions(channels: int, count: int, generator: torch.Generator) -> 
 
 
 def sorted_projections(features: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
-    """C×P feature vectors projected on each of the C×K ``directions`` and sorted: K×P."""
-    return (directions.T @ features).sort(dim=1).values
+    """C×P (or N×C×P) feature vectors projected on each of the C×K ``directions`` and sorted: K×P (or N×K×P)."""
+    return (directions.T @ features).sort(dim=-1).values
 
 
 def sliced_distance(features: torch.Tensor, target_projections: torch.Tensor,
@@ -106,8 +106,7 @@ def sliced_distance(features: torch.Tensor, target_projections: torch.Tensor,
     flat = features.reshape(n, c, -1)
     count, target_count = flat.shape[2], target_projections.shape[2]
     quantiles = ((torch.arange(count, device=flat.device) + 0.5) * target_count / count).long()
-    mine = (directions.T @ flat).sort(dim=2).values
-    return (mine - target_projections[:, :, quantiles]).pow(2).mean(dim=(1, 2))
+    return (sorted_projections(flat, directions) - target_projections[:, :, quantiles]).pow(2).mean(dim=(1, 2))
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:

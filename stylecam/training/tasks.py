@@ -29,6 +29,7 @@ JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 REFERENCE_PHOTOS = 16  # training photos whose own style distance sets each style's loss unit
 STYLE_SAMPLES = 4096  # feature vectors kept per style and layer for the sliced Wasserstein term
+SHIFT_CUT, SHIFT_MARGIN = 4, 2  # strides the shift term's crop is smaller by, and ignores inside each of its borders
 
 
 @dataclass
@@ -124,12 +125,13 @@ def _feature_samples(features: torch.Tensor, generator: torch.Generator) -> torc
 
 @torch.no_grad()
 def style_targets(vgg: VGGFeatures, styles: Sequence[torch.Tensor], layers: Sequence[str],
-                  photos: torch.Tensor) -> StyleTargets:
-    """Targets of each style image (1×3×H×W, 0..1) at ``layers``, with units from ``photos`` (N×3×S×S)."""
+                  photos: torch.Tensor, sliced: bool = False) -> StyleTargets:
+    """Targets of each style image (1×3×H×W, 0..1) at ``layers``, with units from ``photos`` (N×3×S×S); the
+    sliced term's samples and unit only if ``sliced`` (they take about as long as the rest)."""
     grams: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
     means: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
     stds: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
-    samples: dict[str, list[torch.Tensor]] = {k: [] for k in layers}
+    samples: dict[str, list[torch.Tensor]] = {k: [] for k in layers} if sliced else {}
     generator = torch.Generator().manual_seed(0)
     for style in styles:
         for name, f in vgg(style, layers).items():
@@ -137,7 +139,8 @@ def style_targets(vgg: VGGFeatures, styles: Sequence[torch.Tensor], layers: Sequ
             grams[name].append(gram_matrix(f)[0])
             means[name].append(mean[0])
             stds[name].append(std[0])
-            samples[name].append(_feature_samples(f, generator))
+            if sliced:
+                samples[name].append(_feature_samples(f, generator))
     smallest = {k: min(x.shape[1] for x in v) for k, v in samples.items()}  # style images may differ in size
     samples = {k: [x[:, :smallest[k]] for x in v] for k, v in samples.items()}
     stack = lambda d: {k: torch.stack(v) for k, v in d.items()}  # noqa: E731
@@ -150,9 +153,11 @@ def style_targets(vgg: VGGFeatures, styles: Sequence[torch.Tensor], layers: Sequ
         g, m = style_distances(features, raw, index)
         gram_unit.append(g.mean())
         moment_unit.append(m.mean())
-        sliced_unit.append(sliced_distances(features, raw, index, torch.Generator().manual_seed(0)).mean())
+        if sliced:
+            sliced_unit.append(sliced_distances(features, raw, index, torch.Generator().manual_seed(0)).mean())
     raw.gram_unit, raw.moment_unit = torch.stack(gram_unit), torch.stack(moment_unit)
-    raw.sliced_unit = torch.stack(sliced_unit)
+    if sliced:
+        raw.sliced_unit = torch.stack(sliced_unit)
     return raw
 
 
@@ -186,7 +191,8 @@ class JohnsonTask:
         # One set of targets per pyramid level (Snelgrove 2017): at 1/2 and 1/4 scale the same shallow layers see
         # 2× and 4× larger neighbourhoods, so the style's larger structures count too.
         self.targets = [style_targets(vgg, [octave(s, level) for s in styles], self.style_layers,
-                                      octave(unit_photos, level)) for level in range(weights.style_octaves)]
+                                      octave(unit_photos, level), sliced=weights.sliced > 0)
+                        for level in range(weights.style_octaves)]
         with torch.no_grad():
             content = vgg(unit_photos, self.content_layers)
             self.content_unit = sum(f.pow(2).mean().item() for f in content.values())
@@ -249,9 +255,10 @@ class JohnsonTask:
         return terms
 
     def min_image_side(self) -> int:
-        """The smallest training crop the terms work on: the shift term crops 4 strides off and ignores 2 more
-        on each side."""
-        return (9 if self.weights.shift > 0 else 1) * self.model.config.stride
+        """The smallest training crop the terms work on: the shift term's crop must keep one stride inside its
+        margins."""
+        strides = SHIFT_CUT + 2 * SHIFT_MARGIN + 1 if self.weights.shift > 0 else 1
+        return strides * self.model.config.stride
 
     def _shift(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                step: int) -> torch.Tensor:
@@ -260,7 +267,7 @@ class JohnsonTask:
         the frame (lines grown from the borders into flat regions) moves with the borders and pays."""
         stride = self.model.config.stride
         h, w = batch.shape[-2:]
-        margin, cut = 2 * stride, 4 * stride  # cut: how much smaller the crop is, split between its two sides
+        margin, cut = SHIFT_MARGIN * stride, SHIFT_CUT * stride  # cut: split between the crop's two sides
         generator = torch.Generator().manual_seed(self.seed * 2750159 + step)
         dy, dx = (int(v) * stride for v in torch.randint(0, cut // stride + 1, (2,), generator=generator))
         crop = lambda x: x[..., dy:dy + h - cut, dx:dx + w - cut]  # noqa: E731
