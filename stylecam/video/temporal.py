@@ -19,6 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,33 +100,30 @@ def blend_keeping_detail(base: np.ndarray, other: np.ndarray, weight: np.ndarray
     Averaging two textures that do not line up exactly washes them out (a blurry, weaker style). Here the
     blend is split into a base layer (Gaussian, ``sigma`` px) and a detail layer, and the detail is amplified
     (1–3×) where its local energy fell below that of ``base``'s own detail — energy-preserving blending, as in
-    Heitz & Neyret 2018's texture blending. Where the two agree the gain is 1 and this is a plain blend.
+    Heitz & Neyret 2018's texture blending. Where the two agree the gain is 1 and this is a plain blend. The
+    energies are measured on the grey images and the gain is smooth, so it is computed at a quarter of the
+    resolution; every full-size pass stays in uint8.
     """
     mixed = cv2.blendLinear(base, other, 1.0 - weight, weight)  # rounded to uint8: the output is uint8 anyway
-    detail = _detail(mixed, sigma)
-    ratio = _local_energy(_detail(base, sigma), 2 * sigma) / _local_energy(detail, 2 * sigma)
-    gain = np.sqrt(ratio)
+    blurred = cv2.GaussianBlur(mixed, (0, 0), sigma)
+    base_gray = cv2.cvtColor(base, cv2.COLOR_RGB2GRAY)
+    base_energy = _local_energy(base_gray, cv2.GaussianBlur(base_gray, (0, 0), sigma), 2 * sigma)
+    mixed_energy = _local_energy(cv2.cvtColor(mixed, cv2.COLOR_RGB2GRAY), cv2.cvtColor(blurred, cv2.COLOR_RGB2GRAY),
+                                 2 * sigma)
+    gain = np.sqrt(base_energy / mixed_energy)
     np.clip(gain, 1.0, 3.0, out=gain)
-    gain -= 1.0
-    return cv2.add(mixed, detail * gain[..., None], dtype=cv2.CV_8U)  # saturating, rounded
+    gain = cv2.resize(gain, weight.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    return cv2.blendLinear(mixed, blurred, gain, 1.0 - gain)  # mixed + (gain − 1)·detail, saturating
 
 
-def _detail(image: np.ndarray, sigma: float) -> np.ndarray:
-    """The detail layer of a uint8 image: itself minus its Gaussian blur (float32; blurred in uint8, fast)."""
-    return cv2.subtract(image, cv2.GaussianBlur(image, (0, 0), sigma), dtype=cv2.CV_32F)
-
-
-_ONES = np.ones((1, 3), np.float32)
-
-
-def _local_energy(detail: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian-weighted local mean of the squared detail (summed over channels) plus 1, at a quarter of the
-    resolution (it is smooth at that scale) and returned at full size."""
-    height, width = detail.shape[:2]
-    squared = cv2.transform(detail * detail, _ONES)  # channel sum; much faster than NumPy's
-    small = cv2.resize(squared, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA)
-    smooth = cv2.GaussianBlur(small, (0, 0), sigma / 4)
-    return cv2.resize(smooth, (width, height), interpolation=cv2.INTER_LINEAR) + 1.0
+def _local_energy(gray: np.ndarray, blurred: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted local mean of the squared detail layer (``gray`` minus its blur) plus 1, at a quarter
+    of the resolution (it is smooth at that scale)."""
+    detail = cv2.subtract(gray, blurred, dtype=cv2.CV_32F)
+    height, width = detail.shape
+    small = cv2.resize(cv2.multiply(detail, detail), (max(1, width // 4), max(1, height // 4)),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(small, (0, 0), sigma / 4) + 1.0
 
 
 @dataclass
@@ -144,16 +142,20 @@ class FlowBlend(Temporal):
     history: int = field(default=1, init=False)
     _previous_gray: np.ndarray | None = field(default=None, init=False, repr=False)
     _previous_out: np.ndarray | None = field(default=None, init=False, repr=False)
+    _flow_thread: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="stylevideo-flow"), init=False, repr=False)
 
     def prepare(self, frame: np.ndarray, cut: bool) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-        """The frame's stylization and, within a shot, the flow field from the previous input frame (each
-        frame's grey image is made once and kept for the next pair)."""
-        styled = self.first(frame, cut)
+        """The frame's stylization and, within a shot, the flow field from the previous input frame, computed
+        on a second thread while the network runs (each frame's grey image is made once and kept for the next
+        pair)."""
         gray, previous = self.flow.gray(frame), self._previous_gray
         self._previous_gray = gray
         if cut or previous is None:
-            return styled, None
-        return styled, self.flow.warp_field_gray(gray, previous, frame.shape[:2])
+            return self.first(frame, cut), None
+        field_ = self._flow_thread.submit(self.flow.warp_field_gray, gray, previous, frame.shape[:2])
+        styled = self.first(frame, cut)
+        return styled, field_.result()
 
     def finish(self, frame: np.ndarray, prepared: tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None],
                cut: bool) -> np.ndarray:
