@@ -20,6 +20,7 @@ was filed) are the targets the table sets each network beside.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -106,9 +107,18 @@ def johnson_rows(judge: Judge, entries: list[ZooEntry]) -> list[dict[str, object
     return rows
 
 
+def kept_rows(path: Path, measured: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The rows of an earlier result at ``path`` that this run did not measure again (for a ``--models`` run)."""
+    if not path.is_file():
+        return []
+    remeasured = {row["model"] for row in measured}
+    return [row for row in json.loads(path.read_text())["models"] if row["model"] not in remeasured]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", metavar="NAME", help="zoo names to measure (default: every one)")
+    parser.add_argument("--models", nargs="+", metavar="NAME",
+                        help="zoo names to measure (default: every one); the other rows of --out are kept")
     parser.add_argument("--gatys-iters", type=int, default=150)
     parser.add_argument("--no-gatys", action="store_true", help="skip the Gatys rows")
     parser.add_argument("--gatys-styles", nargs="+", metavar="NAME",
@@ -144,6 +154,8 @@ def main() -> None:
             measured = judge(renderer.stylizer(Path(style_name).stem, style), style)
             rows.append({"model": f"gatys {Path(style_name).stem}", "tier": "gatys", "style_image": style_name,
                          "iterations": args.gatys_iters, **measured})
+    if args.models is not None:
+        rows = kept_rows(args.out, rows) + rows
     result = {"benchmark": "quality", "photo_side": PHOTO_SIDE, "style_side": STYLE_SIDE, "photos": sorted(photos),
               "content_layers": list(CONTENT_LAYERS), "style_layers": list(STYLE_LAYERS), "models": rows}
     write_result(args.out, result)

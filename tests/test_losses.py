@@ -11,6 +11,7 @@ from stylecam.losses.perceptual import (
     adain_style_loss,
     content_loss,
     gram_matrix,
+    luminance_layout,
     mean_std,
     random_directions,
     sliced_distance,
@@ -160,6 +161,26 @@ def test_tv_loss_2x2_and_constant() -> None:
     # dx: |1-0|, |3-1| -> mean 1.5; dy: |1-0|, |3-1| -> mean 1.5.
     assert tv_loss(image).item() == pytest.approx(3.0)
     assert tv_loss(torch.full((2, 3, 4, 4), 7.0)).item() == 0.0
+
+
+def test_luminance_layout_by_hand() -> None:
+    image = torch.zeros(1, 3, 2, 4)
+    image[..., 2:] = 1.0  # dark left half, white right half
+    layout = luminance_layout(image, cell=2)
+    assert layout.shape == (1, 1, 1, 2)
+    # Cells of luminance 0 and 1: mean 0.5, std (unbiased, two cells) 0.7071.
+    assert layout.flatten().tolist() == pytest.approx([-0.5 / (0.5 ** 0.5 + 1e-3), 0.5 / (0.5 ** 0.5 + 1e-3)])
+
+
+def test_luminance_layout_ignores_palette_and_contrast_but_not_a_glow() -> None:
+    y, x = torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(0, 1, 48), indexing="ij")
+    grey = (0.5 + 0.3 * torch.sin(6 * x) * torch.cos(4 * y)).expand(1, 3, -1, -1)  # light and dark areas
+    repainted = 0.2 + 0.5 * grey * torch.tensor([1.0, 0.9, 0.6]).view(1, 3, 1, 1)  # darker, flatter, sepia
+    assert torch.allclose(luminance_layout(repainted), luminance_layout(grey), atol=0.02)
+    glowing = grey.clone()
+    glowing[..., 8:24, 16:32] += 0.3  # a light band the photo does not have
+    difference = (luminance_layout(glowing) - luminance_layout(grey)).pow(2).mean()
+    assert difference > 100 * (luminance_layout(repainted) - luminance_layout(grey)).pow(2).mean()
 
 
 # --- AdaIN -------------------------------------------------------------------------------------------------

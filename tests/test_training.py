@@ -413,7 +413,7 @@ def test_adain_decoder_training(adain_run: dict[str, Any]) -> None:
     assert len(totals) == 30 and all(math.isfinite(t) for t in totals)
     first, last = np.mean(totals[:5]), np.mean(totals[-5:])
     assert last < 0.9 * first, f"loss did not fall: {first:.4g} -> {last:.4g}"
-    assert set(state["history"][0]) == {"step", "content", "style", "total"}
+    assert set(state["history"][0]) == {"step", "content", "style", "layout", "total"}
 
     decoder = load_adain_decoder(adain_run["output"])
     assert decoder.encoder_layer == "relu3_1"  # the deepest AdaIN layer the truncated VGG19 reaches
@@ -425,7 +425,43 @@ def test_adain_decoder_training(adain_run: dict[str, Any]) -> None:
     assert card["kind"] == "adain_decoder" and card["iterations"] == 30
     assert card["settings"]["style_weight"] == 10.0 and card["settings"]["lr"] == pytest.approx(1e-3)
     assert card["settings"]["batch_size"] == 2 and card["settings"]["skipped_images"] == 1
+    assert card["settings"]["identity_weight"] == 0.0 and card["settings"]["layout_weight"] == 5e5
     assert (adain_run["run_dir"] / "samples" / "step_0000030.jpg").is_file()
+
+
+def test_adain_fine_tune_learns_to_decode_a_photo(data_dir: Path, adain_run: dict[str, Any]) -> None:
+    out, run = data_dir / "models" / "adain_tuned.pth", data_dir / "runs" / "adain_tuned"
+    start = load_adain_decoder(adain_run["output"])
+    rc, err = _train("adain", "--init", adain_run["output"], "--data", data_dir / "photos", "--style-data",
+                     data_dir / "styles", "-o", out, "--image-size", SIZE, "--batch-size", 4, "--iterations", 40,
+                     "--lr", 1e-3, "--identity-weight", 1, "--layout-weight", 0, "--run-dir", run, "--seed", 1,
+                     "--device", "cpu", "-q")
+    assert rc == 0, err
+    history = _checkpoint(run)["history"]
+    assert set(history[0]) == {"step", "content", "style", "identity", "total"}
+    identity = [h["identity"] for h in history]
+    assert np.mean(identity[-5:]) < 0.8 * np.mean(identity[:5])  # it learns to give the photo back
+    assert torch.equal(start.net[1].weight, load_adain_decoder(adain_run["output"]).net[1].weight)  # --init kept
+    assert not torch.equal(start.net[1].weight, load_adain_decoder(out).net[1].weight)
+    assert json.loads(out.with_suffix(".json").read_text())["initialised_from"]["model"] == "adain_tiny.pth"
+
+
+def test_adain_paper_recipe_has_only_its_two_terms(data_dir: Path) -> None:
+    run = data_dir / "runs" / "adain_paper"
+    rc, err = _train("adain", "--data", data_dir / "photos", "--style-data", data_dir / "styles",
+                     "-o", data_dir / "models" / "adain_paper.pth", "--image-size", SIZE, "--batch-size", 2,
+                     "--iterations", 2, "--identity-weight", 0, "--layout-weight", 0, "--run-dir", run,
+                     "--device", "cpu", "-q")
+    assert rc == 0, err
+    assert set(_checkpoint(run)["history"][0]) == {"step", "content", "style", "total"}
+
+
+def test_adain_identity_items_are_their_own_style() -> None:
+    task = ttasks.AdaINTask.__new__(ttasks.AdaINTask)
+    task.identity_weight = 0.0
+    assert task.identity_count(8) == 0
+    task.identity_weight = 5.0
+    assert [task.identity_count(n) for n in (1, 2, 4, 8, 16)] == [1, 1, 1, 2, 4]
 
 
 # --------------------------------------------------------------------------------------------- DDP

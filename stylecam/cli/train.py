@@ -18,6 +18,7 @@ JOHNSON_DEFAULTS: dict[str, Any] = {"content": 1.0, "style": 10.0, "moments": 10
                                     "shift": 0.0}
 CROP_SCALE = (0.35, 1.0)  # stylecam.training.data's, repeated for --help without torch (a test keeps them equal)
 FRESH_WARMUP = 1000  # warm-up steps of a network trained from scratch (none when fine-tuning)
+ADAIN_LAYOUT_WEIGHT = 5e5  # the shipped decoder's last stage's; 0 gives the paper's recipe
 EXAMPLES = """examples:
   styletrain johnson --style-image mosaic.jpg --data photos/ -o trained_models/mosaic.pth --tier fast
   styletrain johnson --style-image mosaic.jpg candy.jpg udnie.jpg --data photos/ -o styles.pth   # one net, 3 styles
@@ -126,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Train an AdaIN decoder (Huang & Belongie 2017).")
     adain.add_argument("--style-data", required=True, metavar="DIR", help="folder of style images")
     adain.add_argument("--style-weight", type=float, default=10.0, help="default 10 (the paper's)")
+    adain.add_argument("--identity-weight", type=float, default=0.0,
+                       help="a quarter of each batch is its own style and must decode to the photo itself "
+                            "(pixel squared error, 0..255 scale, times this; default 0 = off)")
+    adain.add_argument("--layout-weight", type=float, default=ADAIN_LAYOUT_WEIGHT,
+                       help="the output's coarse light and dark layout (8-px cells) must be the photo's, against "
+                            f"the bright halo around edges that the paper's losses ask for (default "
+                            f"{ADAIN_LAYOUT_WEIGHT:g}, 0 = the paper's recipe)")
+    adain.add_argument("--init", metavar="DECODER.pth", help="start from this trained decoder (fine-tuning)")
     _shared_options(adain)
     listing = sub.add_parser("list", help="the trained models and their cards")
     add_common_options(listing)
@@ -270,12 +279,15 @@ def train_main(args: argparse.Namespace) -> int:
         lr = args.lr or (3e-3 if args.command == "add-style" else 1e-3)
     else:
         from stylecam.nets.adain import AdaINDecoder, default_encoder_layer
+        from stylecam.nets.checkpoints import load_adain_decoder
 
         styles = data.PhotoDataset(args.style_data, args.image_size, args.seed + 1)
-        model = AdaINDecoder(default_encoder_layer(vgg))
+        model = load_adain_decoder(args.init) if args.init else AdaINDecoder(default_encoder_layer(vgg))
+        vgg.check_layers([model.encoder_layer])
         val_styles = _readable(styles.files, 3, args.image_size)
         task = tasks.AdaINTask(model, vgg, styles, args.style_weight, args.style_layers,
-                               list(zip(val, val_styles)), run_dir, args.seed, args.batch_size)
+                               list(zip(val, val_styles)), run_dir, args.seed, args.batch_size, args.identity_weight,
+                               args.layout_weight)
         lr = args.lr or 1e-4
     iterations = _iterations(args, len(photos), dist.world)
     settings = loop.LoopSettings(

@@ -14,11 +14,11 @@ from torch import nn
 from stylecam.imaging.io import write_image
 from stylecam.imaging.sheet import contact_sheet
 from stylecam.imaging.tensors import to_image
-from stylecam.losses.perceptual import (adain_style_loss, content_loss, gram_distance, gram_matrix, mean_std,
-                                        moment_distance, random_directions, sliced_distance, sorted_projections,
-                                        split_tiles, tv_loss)
+from stylecam.losses.perceptual import (adain_style_loss, content_loss, gram_distance, gram_matrix,
+                                        luminance_layout, mean_std, moment_distance, random_directions,
+                                        sliced_distance, sorted_projections, split_tiles, tv_loss)
 from stylecam.losses.temporal import warp
-from stylecam.nets.adain import AdaINDecoder, adain
+from stylecam.nets.adain import BORDER_PAD, AdaINDecoder, adain
 from stylecam.nets.transformer import InstanceNorm, StyleNorm, TransformerNet
 from stylecam.nets.vgg import VGGFeatures
 from stylecam.training.data import PhotoDataset, batch_indices
@@ -29,6 +29,7 @@ JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 REFERENCE_PHOTOS = 16  # training photos whose own style distance sets each style's loss unit
 STYLE_SAMPLES = 4096  # feature vectors kept per style and layer for the sliced Wasserstein term
+IDENTITY_SHARE = 0.25  # of each AdaIN batch that is its own style under the identity term
 SHIFT_CUT, SHIFT_MARGIN = 4, 2  # strides the shift term's crop is smaller by, and ignores inside each of its borders
 
 
@@ -323,12 +324,27 @@ class JohnsonTask:
 
 
 class AdaINTask:
-    """Decoder training for AdaIN (Huang & Belongie 2017): content loss at the encoder layer, mean/std style loss."""
+    """Decoder training for AdaIN (Huang & Belongie 2017): content loss at the encoder layer, mean/std style loss.
+
+    With ``identity_weight`` > 0 the first :data:`IDENTITY_SHARE` of each batch takes its own photo as the style,
+    so its AdaIN target is the photo's own features, and the decoded image must also be the photo itself in pixels
+    (squared error on the 0..255 scale, times the weight). A decoder trained on the two losses above alone never
+    has to reproduce a picture, and greys skies and blurs even with no style at all.
+
+    With ``layout_weight`` > 0 the output's coarse luminance layout (:func:`luminance_layout`: 8×8-pixel cells,
+    normalised per image) must be the photo's. The two losses above alone ask for a bright halo around every
+    strong edge: AdaIN scales the band of features around an edge by the style's spread over the photo's, and an
+    image optimised to those targets draws that band as a glow. A halo is a change of the coarse layout; strokes
+    and palette are not.
+    """
 
     def __init__(self, decoder: AdaINDecoder, vgg: VGGFeatures, styles: PhotoDataset, style_weight: float,
                  style_layers: Sequence[str] | None, val_pairs: Sequence[tuple[torch.Tensor, torch.Tensor]],
-                 run_dir: Path, seed: int, batch_size: int) -> None:
+                 run_dir: Path, seed: int, batch_size: int, identity_weight: float = 0.0,
+                 layout_weight: float = 0.0) -> None:
         self.model = decoder
+        self.identity_weight = identity_weight
+        self.layout_weight = layout_weight
         self.vgg = vgg
         self.encoder_layer = decoder.encoder_layer
         self.style_layers = list(style_layers or vgg.preferred(ADAIN_STYLE_LAYERS))
@@ -341,28 +357,43 @@ class AdaINTask:
         self.batch_size = batch_size
 
     def style_batch(self, step: int, device: torch.device) -> torch.Tensor:
-        """The style crops paired with content batch ``step`` (deterministic, like the content batches)."""
+        """The style crops paired with content batch ``step`` (deterministic, like the content batches); fewer style
+        images than a batch are used again in turn."""
         epoch, indices = batch_indices(len(self.styles), self.batch_size, step, self.seed + 1)
         self.styles.epoch = epoch
-        return torch.stack([self.styles[i] for i in indices]).to(device)
+        return torch.stack([self.styles[indices[i % len(indices)]] for i in range(self.batch_size)]).to(device)
 
     def losses(self, model: nn.Module, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        """Content loss against the AdaIN target and style loss on channel statistics, weighted."""
+        """Content loss against the AdaIN target and style loss on channel statistics, and the identity and layout
+        terms where they have a weight, each weighted."""
         self.vgg.to(batch.device)
         style = self.style_batch(step, batch.device)[: batch.shape[0]]
+        own = self.identity_count(batch.shape[0])
+        style = torch.cat([batch[:own], style[own:]])
         layers = list(dict.fromkeys(self.style_layers + [self.encoder_layer]))
-        with torch.no_grad():
-            content_features = self.vgg(batch, [self.encoder_layer])[self.encoder_layer]
+        with torch.no_grad():  # the content is encoded with the replicated border that inference uses
+            bordered = F.pad(batch, (BORDER_PAD,) * 4, mode="replicate")
+            content_features = self.vgg(bordered, [self.encoder_layer])[self.encoder_layer]
             style_features = self.vgg(style, layers)
             target = adain(content_features, style_features[self.encoder_layer])
-        output = model(target)
-        output_features = self.vgg(output, layers)
-        return {
-            "content": F.mse_loss(output_features[self.encoder_layer], target),
+        decoded = model(target)
+        output = decoded[..., BORDER_PAD:BORDER_PAD + batch.shape[-2], BORDER_PAD:BORDER_PAD + batch.shape[-1]]
+        output_features = self.vgg(output, self.style_layers)
+        terms = {
+            "content": F.mse_loss(self.vgg(decoded, [self.encoder_layer])[self.encoder_layer], target),
             "style": self.style_weight * adain_style_loss(
                 {k: output_features[k] for k in self.style_layers}, {k: style_features[k] for k in self.style_layers}
             ),
         }
+        if self.layout_weight:
+            terms["layout"] = self.layout_weight * F.mse_loss(luminance_layout(output), luminance_layout(batch))
+        if own:
+            terms["identity"] = self.identity_weight * F.mse_loss(output[:own] * 255.0, batch[:own] * 255.0)
+        return terms
+
+    def identity_count(self, batch_size: int) -> int:
+        """How many items of a batch take their own photo as the style (none without the identity term)."""
+        return max(1, round(batch_size * IDENTITY_SHARE)) if self.identity_weight > 0 else 0
 
     def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
         """All decoder parameters at ``lr``."""
