@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from stylecam.imaging.color import luminance
 from stylecam.imaging.io import read_image
 from stylecam.imaging.tensors import to_tensor
-from stylecam.losses.perceptual import LUMA
 from stylecam.nets import adain
 from stylecam.nets.checkpoints import load_adain_decoder
 from stylecam.nets.vgg import load_vgg
@@ -66,7 +66,7 @@ def _disk_picture() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 def _halo(image: torch.Tensor, band: torch.Tensor, wall: torch.Tensor) -> float:
     """How much lighter the band around the disk is than the wall further out, in luminance (0..1)."""
-    luma = (image[0] * torch.tensor(LUMA).view(3, 1, 1)).sum(dim=0)
+    luma = luminance(image)[0, 0]
     return float(luma[band].mean() - luma[wall].mean())
 
 

@@ -283,7 +283,6 @@ def train_main(args: argparse.Namespace) -> int:
 
         styles = data.PhotoDataset(args.style_data, args.image_size, args.seed + 1)
         model = load_adain_decoder(args.init) if args.init else AdaINDecoder(default_encoder_layer(vgg))
-        vgg.check_layers([model.encoder_layer])
         val_styles = _readable(styles.files, 3, args.image_size)
         task = tasks.AdaINTask(model, vgg, styles, args.style_weight, args.style_layers,
                                list(zip(val, val_styles)), run_dir, args.seed, args.batch_size, args.identity_weight,

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from stylecam.imaging.color import luminance
+
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """Gram matrix of N×C×H×W features, normalised by C·H·W (Johnson et al.), shape N×C×C."""
@@ -116,14 +118,10 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
     return dx + dy
 
 
-LUMA = (0.299, 0.587, 0.114)
-
-
 def luminance_layout(image: torch.Tensor, cell: int = 8) -> torch.Tensor:
     """An RGB image's luminance averaged over ``cell``×``cell`` blocks and normalised to zero mean and unit
     standard deviation per image: where it is light and dark, whatever its palette and contrast."""
-    luma = torch.tensor(LUMA, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
-    coarse = F.avg_pool2d((image * luma).sum(dim=1, keepdim=True), cell, ceil_mode=True)
+    coarse = F.avg_pool2d(luminance(image), cell, ceil_mode=True)
     mean = coarse.mean(dim=(2, 3), keepdim=True)
     std = coarse.std(dim=(2, 3), keepdim=True)
     return (coarse - mean) / (std + 1e-3)
