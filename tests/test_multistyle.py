@@ -82,7 +82,7 @@ def test_cli_defaults_match_the_training_weights() -> None:
     assert JOHNSON_DEFAULTS == {"content": weights.content, "style": weights.style, "moments": weights.moments,
                                 "tv": weights.tv, "style_tiles": weights.style_tiles,
                                 "norm_lr_scale": weights.norm_lr_scale, "style_octaves": weights.style_octaves,
-                                "sliced": weights.sliced, "shift": weights.shift}
+                                "sliced": weights.sliced, "shift": weights.shift, "rotation": weights.rotation}
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -282,6 +282,45 @@ def test_the_shift_term_is_zero_for_a_network_that_follows_the_photo_and_not_for
                    float(task.losses(_FrameBound(), photos, step)["shift"])) for step in range(6)]
     assert all(pointwise < 1e-10 for pointwise, _ in values)
     assert any(frame_bound > 1e-3 for _, frame_bound in values)  # every offset but (0, 0) moves the lines
+
+
+def test_rotate_turns_about_the_centre_and_a_full_turn_is_the_identity() -> None:
+    from stylecam.training.warps import disk_mask, rotate
+
+    x = torch.zeros(1, 1, 33, 33)
+    x[..., 16, 24] = 1.0  # a dot 8 px right of the centre
+    turned = rotate(x, 90.0)
+    assert turned.flatten().argmax().item() in (8 * 33 + 16, 24 * 33 + 16)  # now straight above or below it
+    photo = torch.rand(2, 3, 40, 56, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(rotate(photo, 360.0), photo, atol=1e-4, rtol=0)
+    mask = disk_mask(40, 56, margin=4)
+    assert mask.shape == (1, 1, 40, 56) and mask[0, 0, 20, 28] == 1 and mask[0, 0, 0, 0] == 0
+    assert mask[0, 0, :, 28].sum() == 32  # the disk spans the shorter side less the margins
+
+
+def test_soften_keeps_flat_colour_and_most_of_fine_hatching() -> None:
+    from stylecam.training.warps import soften
+
+    flat = torch.full((1, 3, 12, 12), 0.3)
+    torch.testing.assert_close(soften(flat), flat)
+    lines = torch.zeros(1, 1, 48, 48)
+    lines[..., ::3, :] = 1.0
+    softened = soften(lines)
+    assert 0.7 < float(softened.max() - softened.min()) < 0.9  # a 3×3 box would leave none of it
+
+
+def test_the_rotation_term_is_zero_for_a_network_that_follows_the_photo_and_not_for_a_frame_bound_lattice(
+        tiny: Path) -> None:
+    """The lattice of _FrameBound is the kind a flip or quarter turn cannot catch (its lines are diagonal); an oblique
+    turn does."""
+    task, net, photos = _task(tiny, JohnsonWeights(rotation=5.0))
+    photos = torch.nn.functional.interpolate(photos, size=(48, 48))
+    assert "rotation" not in _task(tiny, JohnsonWeights())[0].losses(net, photos, 0)
+    with torch.no_grad():
+        values = [(float(task.losses(_Pointwise(), photos, step)["rotation"]),
+                   float(task.losses(_FrameBound(), photos, step)["rotation"])) for step in range(4)]
+    assert all(pointwise < 1e-8 for pointwise, _ in values), values
+    assert all(frame_bound > 1e-3 for _, frame_bound in values), values
 
 
 def test_the_shift_term_refuses_crops_too_small_for_it(tiny: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ PROG = "styletrain"
 # JohnsonWeights' defaults, repeated here so that --help needs no torch import (a test keeps them equal).
 JOHNSON_DEFAULTS: dict[str, Any] = {"content": 1.0, "style": 10.0, "moments": 10.0, "tv": 10.0, "style_tiles": 1,
                                     "norm_lr_scale": 5.0, "style_octaves": 1, "sliced": 0.0,
-                                    "shift": 0.0}
+                                    "shift": 0.0, "rotation": 0.0}
 CROP_SCALE = (0.35, 1.0)  # stylecam.training.data's, repeated for --help without torch (a test keeps them equal)
 FRESH_WARMUP = 1000  # warm-up steps of a network trained from scratch (none when fine-tuning)
 ADAIN_LAYOUT_WEIGHT = 5e5  # the shipped decoder's last stage's; 0 gives the paper's recipe
@@ -54,6 +54,10 @@ def _loss_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shift-weight", type=float, default=d["shift"],
                         help="the output of a crop of a photo must be that crop of its output, so no pattern is "
                              "anchored to the frame (default 0 = off)")
+    parser.add_argument("--rotation-weight", type=float, default=d["rotation"],
+                        help="the output of a photo turned by an oblique angle (15-75 degrees) must be the output "
+                             "turned the same way, so no lattice is drawn along the frame's axes or diagonals, "
+                             "which flips and quarter turns leave unchanged (default 0 = off)")
     parser.add_argument("--content-layers", nargs="+", metavar="LAYER")
     parser.add_argument("--style-tiles", type=positive_int, default=d["style_tiles"], metavar="N",
                         help="match the style Gram in every cell of an N×N grid of the crop "
@@ -268,7 +272,7 @@ def train_main(args: argparse.Namespace) -> int:
         weights = tasks.JohnsonWeights(args.content_weight, args.style_weight, args.moments_weight, args.tv_weight,
                                        args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale,
                                        tuple(args.style_scale or ()), args.equivariance_weight, args.style_octaves,
-                                       args.sliced_weight, args.shift_weight)
+                                       args.sliced_weight, args.shift_weight, args.rotation_weight)
         effective = {"warmup": warmup}
         units = torch.stack([photos[i * len(photos) // tasks.REFERENCE_PHOTOS] for i in range(tasks.REFERENCE_PHOTOS)])
         task: Any = tasks.JohnsonTask(model, vgg, styles, weights, args.content_layers, args.style_layers,

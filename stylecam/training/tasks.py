@@ -22,7 +22,7 @@ from stylecam.nets.adain import BORDER_PAD, AdaINDecoder, adain
 from stylecam.nets.transformer import InstanceNorm, StyleNorm, TransformerNet
 from stylecam.nets.vgg import VGGFeatures
 from stylecam.training.data import PhotoDataset, batch_indices
-from stylecam.training.warps import border_mask, dihedral, random_flow
+from stylecam.training.warps import border_mask, dihedral, disk_mask, random_flow, rotate, soften
 
 JOHNSON_CONTENT_LAYERS = ("relu2_2",)
 JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
@@ -30,6 +30,8 @@ ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 REFERENCE_PHOTOS = 16  # training photos whose own style distance sets each style's loss unit
 STYLE_SAMPLES = 4096  # feature vectors kept per style and layer for the sliced Wasserstein term
 IDENTITY_SHARE = 0.25  # of each AdaIN batch that is its own style under the identity term
+ROTATION_DEGREES = (15.0, 75.0)  # the rotation term's turns, either way: never near a quarter turn
+ROTATION_MARGIN = 4  # pixels inside the disk that every turn keeps, so no reflected corner counts
 SHIFT_CUT, SHIFT_MARGIN = 4, 2  # strides the shift term's crop is smaller by, and ignores inside each of its borders
 
 
@@ -50,6 +52,7 @@ class JohnsonWeights:
     style_octaves: int = 1  # >1: the style terms also at 1/2, 1/4… of the crop and the style image (a pyramid)
     sliced: float = 0.0  # sliced Wasserstein distance of the feature distributions to the style's (0 = off)
     shift: float = 0.0  # the output of a crop of the photo should be that crop of the output (nothing frame-bound)
+    rotation: float = 0.0  # the output of an obliquely turned photo should be the output turned the same way
 
 
 def _write_samples(run_dir: Path, step: int, rows: list[tuple[str, torch.Tensor]], suffix: str = "") -> None:
@@ -253,6 +256,8 @@ class JohnsonTask:
             terms["equivariance"] = self.weights.equivariance * self._equivariance(model, batch, output, style, step)
         if self.weights.shift > 0:
             terms["shift"] = self.weights.shift * self._shift(model, batch, output, style, step)
+        if self.weights.rotation > 0:
+            terms["rotation"] = self.weights.rotation * self._rotation(model, batch, output, style, step)
         return terms
 
     def min_image_side(self) -> int:
@@ -298,6 +303,19 @@ class JohnsonTask:
         element = int(torch.randint(1, 8, (1,), generator=torch.Generator().manual_seed(self.seed * 104729 + step)))
         turned_output = model(dihedral(batch, element) * 255.0, style) / 255.0
         return (turned_output - dihedral(output, element)).pow(2).mean()
+
+    def _rotation(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
+                  step: int) -> torch.Tensor:
+        """The output for the batch turned by a random oblique angle should be the output turned by it, inside the
+        disk the turn keeps. Both sides are softened a little first (:func:`soften`), so that the resampling's own
+        softening of the turned output is not asked of the network; fine hatching still counts."""
+        generator = torch.Generator().manual_seed(self.seed * 6700417 + step)
+        low, high = ROTATION_DEGREES
+        fraction, side = torch.rand(2, generator=generator).tolist()
+        degrees = (low + (high - low) * fraction) * (1.0 if side < 0.5 else -1.0)
+        turned_output = model(rotate(batch, degrees) * 255.0, style) / 255.0
+        mask = disk_mask(*batch.shape[-2:], margin=ROTATION_MARGIN, device=batch.device)
+        return (mask * (soften(turned_output) - soften(rotate(output, degrees))).pow(2)).mean() / mask.mean()
 
     def _temporal(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                   step: int) -> torch.Tensor:

@@ -3,10 +3,14 @@
 Random smooth warps, for the temporal-stability term (after Huang et al. 2017, ReCoNet): a network whose output
 for a slightly warped input equals the warped output flickers less on live video, without any optical flow at
 run time. The flips and quarter turns of the square, for the equivariance term: a network whose output for a
-flipped photo is its flipped output cannot draw strokes of one fixed orientation over every photo.
+flipped photo is its flipped output cannot draw strokes of one fixed orientation over every photo. Oblique turns,
+for the rotation term: a lattice of ±45° and upright lines is unchanged by every flip and quarter turn, so only a
+turn by another angle shows that it is drawn in the frame's axes rather than along the photo.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -37,3 +41,37 @@ def dihedral(images: torch.Tensor, element: int) -> torch.Tensor:
     if element & 4:
         images = images.transpose(-1, -2)
     return images
+
+
+def rotate(images: torch.Tensor, degrees: float) -> torch.Tensor:
+    """``images`` (N×C×H×W) turned by ``degrees`` about their centre, bilinearly; the corners that the turn brings
+    in are the image reflected at its borders (:func:`disk_mask` marks what comes from inside)."""
+    n, _, h, w = images.shape
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    # affine_grid's coordinates run -1..1 along each side, so a turn of a non-square image rescales by its aspect.
+    matrix = torch.tensor([[cos, -sin * h / w, 0.0], [sin * w / h, cos, 0.0]], dtype=images.dtype,
+                          device=images.device)
+    grid = F.affine_grid(matrix.expand(n, 2, 3), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def disk_mask(height: int, width: int, margin: int, device: torch.device | None = None) -> torch.Tensor:
+    """1×1×H×W mask that is 1 inside the centred disk ``margin`` pixels within the shorter side: what any turn
+    about the centre keeps inside the image."""
+    y = torch.arange(height, device=device, dtype=torch.float32) - (height - 1) / 2
+    x = torch.arange(width, device=device, dtype=torch.float32) - (width - 1) / 2
+    radius = min(height, width) / 2 - margin
+    return ((y[:, None] ** 2 + x[None, :] ** 2) <= radius ** 2).float()[None, None]
+
+
+def soften(images: torch.Tensor, sigma: float = 0.5) -> torch.Tensor:
+    """``images`` blurred by a 5×5 Gaussian of ``sigma`` pixels (reflected at the borders): about as soft as a
+    bilinear resampling at a random sub-pixel offset, while one-pixel lines 3 px apart keep three quarters of their
+    contrast."""
+    taps = torch.arange(-2, 3, dtype=images.dtype, device=images.device)
+    kernel = torch.exp(-taps ** 2 / (2 * sigma ** 2))
+    kernel = kernel / kernel.sum()
+    channels = images.shape[1]
+    padded = F.pad(images, (2, 2, 2, 2), mode="reflect")
+    rows = F.conv2d(padded, kernel.view(1, 1, 1, 5).expand(channels, 1, 1, 5), groups=channels)
+    return F.conv2d(rows, kernel.view(1, 1, 5, 1).expand(channels, 1, 5, 1), groups=channels)
