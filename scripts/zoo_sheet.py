@@ -1,11 +1,12 @@
 """Contact sheet of one tier of the zoo: every style on the same three held-out photos.
 
-    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--size 384] [--gatys ITERS]
-                                [--gatys-styles NAME ...] [--out docs/zoo_fast.jpg]
+    python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--styles NAME ...] [--size 384]
+                                [--gatys ITERS] [--gatys-styles NAME ...] [--out docs/zoo_fast.jpg]
 
 Each style of a several-style network is a row of its own. ``--files`` limits the rows to the styles of those
-model files (e.g. a network in training beside the shipped one). ``--tier adain`` shows the AdaIN decoder with
-each style image of the fast zoo. ``--gatys ITERS`` puts our Gatys optimisation of the same photos and style
+model files (e.g. a network in training beside the shipped one; folders in ``$STYLECAM_MODELS`` join the zoo),
+``--styles`` to the rows of those style images (e.g. ``mosaic``: one style through several networks).
+``--tier adain`` shows the AdaIN decoder with each style image of the fast zoo. ``--gatys ITERS`` puts our Gatys optimisation of the same photos and style
 below each row (ITERS L-BFGS iterations; renders cached with benchmarks/quality.py's, which uses 150 at 384 px),
 ``--gatys-styles`` only below those styles' rows.
 """
@@ -33,12 +34,13 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 PHOTOS = ("brad_pitt", "golden_gate", "tubingen")
 
 
-def stylizers(tier: str, size: int, files: list[str] | None = None
+def stylizers(tier: str, size: int, files: list[str] | None = None, styles: list[str] | None = None
               ) -> list[tuple[str, str, Callable[[torch.Tensor], torch.Tensor]]]:
     """(row label, style image name, stylize function) for every row of the sheet."""
     entries = list_models()
     johnson = [e for e in entries if e.kind == "johnson" and e.style_image is not None and e.is_one_style
-               and (files is None or e.path.name in files)]
+               and (files is None or e.path.name in files)
+               and (styles is None or Path(str(e.style_image)).stem in styles)]
     if tier != "adain":
         rows = []
         nets: dict[Path, torch.nn.Module] = {}
@@ -64,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tier", choices=("fast", "quality", "adain"), default="fast")
     parser.add_argument("--files", nargs="+", metavar="NAME.pth", help="only the styles of these model files")
+    parser.add_argument("--styles", nargs="+", metavar="NAME", help="only the rows of these style images")
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--gatys", type=int, metavar="ITERS", help="a Gatys row under each style (e.g. 150)")
     parser.add_argument("--gatys-styles", nargs="+", metavar="NAME", help="the Gatys rows only under these styles")
@@ -74,7 +77,7 @@ def main() -> None:
               for name in PHOTOS}
     rows = [[(name, image) for name, image in photos.items()]]
     gatys = CachedGatys(load_vgg(), args.gatys) if args.gatys else None
-    for label, style_name, stylize in stylizers(args.tier, args.size, args.files):
+    for label, style_name, stylize in stylizers(args.tier, args.size, args.files, args.styles):
         style = read_image(SHARED / "styles" / style_name, max_side=args.size, size_option=None)
         rows.append([(label, style)] + [(name, to_image(stylize(to_tensor(image)))) for name, image in photos.items()])
         if gatys is not None and (args.gatys_styles is None or Path(style_name).stem in args.gatys_styles):
