@@ -285,7 +285,7 @@ def test_the_shift_term_is_zero_for_a_network_that_follows_the_photo_and_not_for
 
 
 def test_rotate_turns_about_the_centre_and_a_full_turn_is_the_identity() -> None:
-    from stylecam.training.warps import disk_mask, rotate
+    from stylecam.training.warps import rotate, turn_safe_crop
 
     x = torch.zeros(1, 1, 33, 33)
     x[..., 16, 24] = 1.0  # a dot 8 px right of the centre
@@ -293,9 +293,11 @@ def test_rotate_turns_about_the_centre_and_a_full_turn_is_the_identity() -> None
     assert turned.flatten().argmax().item() in (8 * 33 + 16, 24 * 33 + 16)  # now straight above or below it
     photo = torch.rand(2, 3, 40, 56, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(rotate(photo, 360.0), photo, atol=1e-4, rtol=0)
-    mask = disk_mask(40, 56, margin=4)
-    assert mask.shape == (1, 1, 40, 56) and mask[0, 0, 20, 28] == 1 and mask[0, 0, 0, 0] == 0
-    assert mask[0, 0, :, 28].sum() == 32  # the disk spans the shorter side less the margins
+    crop = turn_safe_crop(photo, multiple=4)
+    assert crop.shape == (2, 3, 28, 28)  # 40 / √2 = 28.3, a multiple of 4
+    torch.testing.assert_close(crop, photo[..., 6:34, 14:42])
+    ones = torch.ones(1, 1, 40, 56)
+    assert bool((turn_safe_crop(rotate(ones, 37.0)) > 1 - 1e-5).all())  # nothing of the reflected corners inside
 
 
 def test_soften_keeps_flat_colour_and_most_of_fine_hatching() -> None:
@@ -309,18 +311,31 @@ def test_soften_keeps_flat_colour_and_most_of_fine_hatching() -> None:
     assert 0.7 < float(softened.max() - softened.min()) < 0.9  # a 3×3 box would leave none of it
 
 
-def test_the_rotation_term_is_zero_for_a_network_that_follows_the_photo_and_not_for_a_frame_bound_lattice(
+class _CornerBound(torch.nn.Module):
+    """A stand-in network that follows the photo but paints a patch into each corner of its frame, whatever the
+    photo: a disk inside the frame never sees it."""
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        y, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        near_corner = (torch.minimum(y, h - 1 - y) < 8) & (torch.minimum(xx, w - 1 - xx) < 8)
+        return 255.0 - x + 40.0 * near_corner.float()
+
+
+def test_the_rotation_term_is_zero_for_a_network_that_follows_the_photo_and_not_for_frame_bound_ones(
         tiny: Path) -> None:
     """The lattice of _FrameBound is the kind a flip or quarter turn cannot catch (its lines are diagonal); an oblique
-    turn does."""
+    turn does. _CornerBound's patches commute with every flip and turn of the square and lie outside any disk; the
+    turned crop has corners of its own and catches them."""
     task, net, photos = _task(tiny, JohnsonWeights(rotation=5.0))
     photos = torch.nn.functional.interpolate(photos, size=(48, 48))
     assert "rotation" not in _task(tiny, JohnsonWeights())[0].losses(net, photos, 0)
+    assert task.min_image_side() == 23 and _task(tiny, JohnsonWeights())[0].min_image_side() == 8
     with torch.no_grad():
-        values = [(float(task.losses(_Pointwise(), photos, step)["rotation"]),
-                   float(task.losses(_FrameBound(), photos, step)["rotation"])) for step in range(4)]
-    assert all(pointwise < 1e-8 for pointwise, _ in values), values
-    assert all(frame_bound > 1e-3 for _, frame_bound in values), values
+        values = [[float(task.losses(stand_in, photos, step)["rotation"])
+                   for stand_in in (_Pointwise(), _FrameBound(), _CornerBound())] for step in range(4)]
+    assert all(pointwise < 1e-8 for pointwise, _, _ in values), values
+    assert all(frame_bound > 1e-3 and corner_bound > 1e-3 for _, frame_bound, corner_bound in values), values
 
 
 def test_the_shift_term_refuses_crops_too_small_for_it(tiny: Path, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from stylecam.nets.adain import BORDER_PAD, AdaINDecoder, adain
 from stylecam.nets.transformer import InstanceNorm, StyleNorm, TransformerNet
 from stylecam.nets.vgg import VGGFeatures
 from stylecam.training.data import PhotoDataset, batch_indices
-from stylecam.training.warps import border_mask, dihedral, disk_mask, random_flow, rotate, soften
+from stylecam.training.warps import border_mask, dihedral, random_flow, rotate, soften, turn_safe_crop
 
 JOHNSON_CONTENT_LAYERS = ("relu2_2",)
 JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
@@ -31,7 +33,7 @@ REFERENCE_PHOTOS = 16  # training photos whose own style distance sets each styl
 STYLE_SAMPLES = 4096  # feature vectors kept per style and layer for the sliced Wasserstein term
 IDENTITY_SHARE = 0.25  # of each AdaIN batch that is its own style under the identity term
 ROTATION_DEGREES = (15.0, 75.0)  # the rotation term's turns, either way: never near a quarter turn
-ROTATION_MARGIN = 4  # pixels inside the disk that every turn keeps, so no reflected corner counts
+ROTATION_MARGIN = 4  # pixels along the turned crop's borders left out, where padding may differ
 SHIFT_CUT, SHIFT_MARGIN = 4, 2  # strides the shift term's crop is smaller by, and ignores inside each of its borders
 
 
@@ -262,9 +264,15 @@ class JohnsonTask:
 
     def min_image_side(self) -> int:
         """The smallest training crop the terms work on: the shift term's crop must keep one stride inside its
-        margins."""
-        strides = SHIFT_CUT + 2 * SHIFT_MARGIN + 1 if self.weights.shift > 0 else 1
-        return strides * self.model.config.stride
+        margins, and the rotation term's turned crop (a stride multiple) must reach past its margins."""
+        stride = self.model.config.stride
+        sides = [stride]
+        if self.weights.shift > 0:
+            sides.append((SHIFT_CUT + 2 * SHIFT_MARGIN + 1) * stride)
+        if self.weights.rotation > 0:
+            turned_crop = -(-(2 * ROTATION_MARGIN + 1) // stride) * stride
+            sides.append(math.ceil(turned_crop * math.sqrt(2)))
+        return max(sides)
 
     def _shift(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                step: int) -> torch.Tensor:
@@ -306,16 +314,20 @@ class JohnsonTask:
 
     def _rotation(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                   step: int) -> torch.Tensor:
-        """The output for the batch turned by a random oblique angle should be the output turned by it, inside the
-        disk the turn keeps. Both sides are softened a little first (:func:`soften`), so that the resampling's own
-        softening of the turned output is not asked of the network; fine hatching still counts."""
+        """The output for the batch turned by a random oblique angle should be the output turned by it. Compared on
+        :func:`turn_safe_crop`: the network stylizes the crop of the turned batch, so the crop's corners and borders
+        must look like the interior they are cut from (a lattice drawn only near the frame pays too). Both sides are
+        softened a little first (:func:`soften`), so that the resampling's own softening of the turned output is not
+        asked of the network; fine hatching still counts."""
         generator = torch.Generator().manual_seed(self.seed * 6700417 + step)
         low, high = ROTATION_DEGREES
         fraction, side = torch.rand(2, generator=generator).tolist()
         degrees = (low + (high - low) * fraction) * (1.0 if side < 0.5 else -1.0)
-        turned_output = model(rotate(batch, degrees) * 255.0, style) / 255.0
-        mask = disk_mask(*batch.shape[-2:], margin=ROTATION_MARGIN, device=batch.device)
-        return (mask * (soften(turned_output) - soften(rotate(output, degrees))).pow(2)).mean() / mask.mean()
+        stride = self.model.config.stride
+        turned_output = model(turn_safe_crop(rotate(batch, degrees), stride) * 255.0, style) / 255.0
+        target = turn_safe_crop(rotate(output, degrees), stride)
+        mask = border_mask(*target.shape[-2:], margin=ROTATION_MARGIN, device=batch.device)
+        return (mask * (soften(turned_output) - soften(target)).pow(2)).mean() / mask.mean()
 
     def _temporal(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                   step: int) -> torch.Tensor:

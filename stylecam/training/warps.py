@@ -45,7 +45,7 @@ def dihedral(images: torch.Tensor, element: int) -> torch.Tensor:
 
 def rotate(images: torch.Tensor, degrees: float) -> torch.Tensor:
     """``images`` (N×C×H×W) turned by ``degrees`` about their centre, bilinearly; the corners that the turn brings
-    in are the image reflected at its borders (:func:`disk_mask` marks what comes from inside)."""
+    in are the image reflected at its borders (:func:`turn_safe_crop` keeps only what comes from inside)."""
     n, _, h, w = images.shape
     cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
     # affine_grid's coordinates run -1..1 along each side, so a turn of a non-square image rescales by its aspect.
@@ -55,13 +55,15 @@ def rotate(images: torch.Tensor, degrees: float) -> torch.Tensor:
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
-def disk_mask(height: int, width: int, margin: int, device: torch.device | None = None) -> torch.Tensor:
-    """1×1×H×W mask that is 1 inside the centred disk ``margin`` pixels within the shorter side: what any turn
-    about the centre keeps inside the image."""
-    y = torch.arange(height, device=device, dtype=torch.float32) - (height - 1) / 2
-    x = torch.arange(width, device=device, dtype=torch.float32) - (width - 1) / 2
-    radius = min(height, width) / 2 - margin
-    return ((y[:, None] ** 2 + x[None, :] ** 2) <= radius ** 2).float()[None, None]
+def turn_safe_crop(images: torch.Tensor, multiple: int = 1) -> torch.Tensor:
+    """The centred square of ``images`` (N×C×H×W) that every turn about the centre keeps inside the image (the
+    square inscribed in the disk across the shorter side), its side rounded down to a ``multiple``. A network run on
+    it has its own frame, borders and corners where the turned image has interior, so a pattern tied to the frame's
+    corners or borders shows too."""
+    h, w = images.shape[-2:]
+    side = int(min(h, w) / math.sqrt(2)) // multiple * multiple
+    top, left = (h - side) // 2, (w - side) // 2
+    return images[..., top:top + side, left:left + side]
 
 
 def soften(images: torch.Tensor, sigma: float = 0.5) -> torch.Tensor:
