@@ -17,6 +17,7 @@ from pathlib import Path
 
 import av
 import pytest
+from child_processes import default_sigint
 from model_factories import random_net
 
 from stylecam.nets.checkpoints import save_model
@@ -128,7 +129,7 @@ def test_ctrl_c_leaves_a_playable_recording(model, env, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-c", CODE, "--source", "test:160x90", "--fps", "30", "--style", str(model), "--backend",
          "torch", "--no-window", "--record", str(record), "--stats-json", str(stats)],
-        stderr=subprocess.PIPE, text=True, env=env)
+        stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint)
     assert process.stderr is not None
     lines = []
     deadline = time.monotonic() + 60

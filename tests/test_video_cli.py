@@ -11,6 +11,7 @@ from pathlib import Path
 
 import av
 import pytest
+from child_processes import default_sigint
 from model_factories import random_net
 from video_clips import audio_packets, moving_frames, read_clip, write_clip
 
@@ -143,7 +144,7 @@ def test_ctrl_c_leaves_a_playable_output_or_none(net_file: Path, tmp_path: Path)
     before = source.read_bytes()
     process = subprocess.Popen([sys.executable, "-c", CODE, str(source), str(out), "--style", str(net_file),
                                 "--preset", "ultrafast", "--backend", "torch"], stderr=subprocess.PIPE, text=True,
-                               env=ENV)
+                               env=ENV, preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while not temporary_path(out).exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
