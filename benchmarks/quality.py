@@ -10,15 +10,16 @@ relu2_1 and relu3_1, each layer weighted 1/3) divided by the unstylized photo's;
 squared difference between the stylized flipped or quarter-turned photo and the stylized photo flipped or turned
 the same way, over all seven symmetries of the square, divided by the output's variance; 0 for a network whose
 strokes follow the photo, high for one that draws them at a fixed orientation over every photo. *Oblique error*:
-the same for turns by 30° and −60°, which a lattice of ±45° and upright lines cannot hide from as it can from flips
-and quarter turns: the network stylizes the square cut from the turned photo inside the disk any turn keeps, which
-is compared with the same square of the turned output (both softened as the training's rotation term does, the
-square's outer 4 px left out), so patterns drawn only near the frame's borders or corners count too; resampling
-leaves a floor of a few hundredths. Every Johnson entry of the zoo is measured (each style of a several-style network on its own), the AdaIN decoder with each
-fast-tier style image, and Gatys (L-BFGS, the `stylize` defaults, ``--gatys-iters`` iterations from the photo)
-for every style measured. Gatys renders are cached in ``~/.cache/stylecam/quality`` (``$STYLECAM_CACHE``), so a
-re-run only measures. The public pytorch/examples models' ratios (measured on the same protocol when the issue
-was filed) are the targets the table sets each network beside.
+the same for turns by 30° and −60°, which a lattice of ±45° and upright lines cannot hide from as it can from
+flips and quarter turns: the network stylizes the square cut from the turned photo inside the disk any turn keeps,
+which is compared with the same square of the turned output (both softened as the training's rotation term does,
+the square's outer 4 px left out), so patterns drawn only near the frame's borders or corners count too;
+resampling leaves a floor of a few hundredths. Every Johnson entry of the zoo is measured (each style of a
+several-style network on its own), the AdaIN decoder with each fast-tier style image, and Gatys (L-BFGS, the
+`stylize` defaults, ``--gatys-iters`` iterations from the photo) for every style measured. Gatys renders are
+cached in ``~/.cache/stylecam/quality`` (``$STYLECAM_CACHE``), so a re-run only measures. The public
+pytorch/examples models' ratios (measured on the same protocol when the issue was filed) are the targets the table
+sets each network beside.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from stylecam.nets.checkpoints import load_adain_decoder, load_transformer
 from stylecam.nets.vgg import VGGFeatures, load_vgg
 from stylecam.stylize.gatys_cache import STYLE_SIDE, CachedGatys, read_style
 from stylecam.stylize.methods import run_transformer
-from stylecam.training.warps import border_mask, dihedral, rotate, soften, turn_safe_crop
+from stylecam.training.warps import dihedral, turn_error
 from stylecam.zoo import ZooEntry, list_models, style_images_of_tier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -99,16 +100,13 @@ def orientation_error(stylize: Stylizer, photos: Mapping[str, torch.Tensor]) -> 
 
 @torch.no_grad()
 def oblique_error(stylize: Stylizer, photos: Mapping[str, torch.Tensor]) -> float:
-    """:func:`orientation_error` for oblique turns: the stylized turn-safe crop of the turned photo against the same
-    crop of the turned output, both softened, away from the crop's borders."""
+    """:func:`orientation_error` for oblique turns, measured as the training's rotation term is (:func:`turn_error`)."""
     errors = []
     for photo in photos.values():
         output = stylize(photo)
         for degrees in OBLIQUE_TURNS:
-            target = soften(turn_safe_crop(rotate(output, degrees), OBLIQUE_CROP_MULTIPLE))
-            turned = soften(stylize(turn_safe_crop(rotate(photo, degrees), OBLIQUE_CROP_MULTIPLE)))
-            mask = border_mask(*target.shape[-2:], margin=OBLIQUE_MARGIN)
-            errors.append((mask * (turned - target).pow(2)).mean().item() / mask.mean().item() / output.var().item())
+            error = turn_error(stylize, photo, output, degrees, OBLIQUE_CROP_MULTIPLE, OBLIQUE_MARGIN)
+            errors.append(error.item() / output.var().item())
     return statistics.mean(errors)
 
 

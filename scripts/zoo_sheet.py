@@ -6,9 +6,9 @@
 Each style of a several-style network is a row of its own. ``--files`` limits the rows to the styles of those
 model files (e.g. a network in training beside the shipped one; folders in ``$STYLECAM_MODELS`` join the zoo),
 ``--styles`` to the rows of those style images (e.g. ``mosaic``: one style through several networks).
-``--tier adain`` shows the AdaIN decoder with each style image of the fast zoo. ``--gatys ITERS`` puts our Gatys optimisation of the same photos and style
-below each row (ITERS L-BFGS iterations; renders cached with benchmarks/quality.py's, which uses 150 at 384 px),
-``--gatys-styles`` only below those styles' rows.
+``--tier adain`` shows the AdaIN decoder with each style image of the fast zoo. ``--gatys ITERS`` puts our Gatys
+optimisation of the same photos and style below each row (ITERS L-BFGS iterations; renders cached with
+benchmarks/quality.py's, which uses 150 at 384 px), ``--gatys-styles`` only below those styles' rows.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from stylecam.nets.adain import BORDER_PAD, AdaINDecoder, adain
 from stylecam.nets.transformer import InstanceNorm, StyleNorm, TransformerNet
 from stylecam.nets.vgg import VGGFeatures
 from stylecam.training.data import PhotoDataset, batch_indices
-from stylecam.training.warps import border_mask, dihedral, random_flow, rotate, soften, turn_safe_crop
+from stylecam.training.warps import border_mask, dihedral, random_flow, turn_error
 
 JOHNSON_CONTENT_LAYERS = ("relu2_2",)
 JOHNSON_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
@@ -270,7 +269,7 @@ class JohnsonTask:
         if self.weights.shift > 0:
             sides.append((SHIFT_CUT + 2 * SHIFT_MARGIN + 1) * stride)
         if self.weights.rotation > 0:
-            turned_crop = -(-(2 * ROTATION_MARGIN + 1) // stride) * stride
+            turned_crop = math.ceil((2 * ROTATION_MARGIN + 1) / stride) * stride
             sides.append(math.ceil(turned_crop * math.sqrt(2)))
         return max(sides)
 
@@ -314,20 +313,15 @@ class JohnsonTask:
 
     def _rotation(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                   step: int) -> torch.Tensor:
-        """The output for the batch turned by a random oblique angle should be the output turned by it. Compared on
-        :func:`turn_safe_crop`: the network stylizes the crop of the turned batch, so the crop's corners and borders
-        must look like the interior they are cut from (a lattice drawn only near the frame pays too). Both sides are
-        softened a little first (:func:`soften`), so that the resampling's own softening of the turned output is not
-        asked of the network; fine hatching still counts."""
+        """The output for the batch turned by a random oblique angle should be the output turned by it
+        (:func:`turn_error`): the network stylizes the turn-safe crop of the turned batch, so the crop's corners and
+        borders must look like the interior they are cut from (a lattice drawn only near the frame pays too)."""
         generator = torch.Generator().manual_seed(self.seed * 6700417 + step)
         low, high = ROTATION_DEGREES
         fraction, side = torch.rand(2, generator=generator).tolist()
         degrees = (low + (high - low) * fraction) * (1.0 if side < 0.5 else -1.0)
-        stride = self.model.config.stride
-        turned_output = model(turn_safe_crop(rotate(batch, degrees), stride) * 255.0, style) / 255.0
-        target = turn_safe_crop(rotate(output, degrees), stride)
-        mask = border_mask(*target.shape[-2:], margin=ROTATION_MARGIN, device=batch.device)
-        return (mask * (soften(turned_output) - soften(target)).pow(2)).mean() / mask.mean()
+        stylize = lambda images: model(images * 255.0, style) / 255.0  # noqa: E731
+        return turn_error(stylize, batch, output, degrees, self.model.config.stride, ROTATION_MARGIN)
 
     def _temporal(self, model: nn.Module, batch: torch.Tensor, output: torch.Tensor, style: torch.Tensor | None,
                   step: int) -> torch.Tensor:

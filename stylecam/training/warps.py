@@ -11,6 +11,7 @@ turn by another angle shows that it is drawn in the frame's axes rather than alo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -77,3 +78,15 @@ def soften(images: torch.Tensor, sigma: float = 0.5) -> torch.Tensor:
     padded = F.pad(images, (2, 2, 2, 2), mode="reflect")
     rows = F.conv2d(padded, kernel.view(1, 1, 1, 5).expand(channels, 1, 1, 5), groups=channels)
     return F.conv2d(rows, kernel.view(1, 1, 5, 1).expand(channels, 1, 5, 1), groups=channels)
+
+
+def turn_error(stylize: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, output: torch.Tensor,
+               degrees: float, multiple: int, margin: int) -> torch.Tensor:
+    """Mean squared difference between ``stylize`` run on the :func:`turn_safe_crop` (side a ``multiple``) of
+    ``images`` turned by ``degrees`` and the same crop of their stylized ``output`` turned alike, leaving out the
+    crop's outer ``margin`` pixels. Both sides are softened (:func:`soften`), so that the resampling's own softening
+    of the turned output is not asked of the stylizer; fine hatching still counts."""
+    turned = soften(stylize(turn_safe_crop(rotate(images, degrees), multiple)))
+    target = soften(turn_safe_crop(rotate(output, degrees), multiple))
+    mask = border_mask(*target.shape[-2:], margin=margin, device=images.device)
+    return (mask * (turned - target).pow(2)).mean() / mask.mean()
