@@ -1,7 +1,7 @@
 """Contact sheet of one tier of the zoo: every style on the same three held-out photos.
 
     python scripts/zoo_sheet.py [--tier fast|quality|adain] [--files NAME.pth ...] [--styles NAME ...] [--size 384]
-                                [--gatys ITERS] [--gatys-styles NAME ...] [--out docs/zoo_fast.jpg]
+                                [--gatys ITERS] [--gatys-styles NAME ...] [--gradients] [--out docs/zoo_fast.jpg]
 
 Each style of a several-style network is a row of its own. ``--files`` limits the rows to the styles of those
 model files (e.g. a network in training beside the shipped one; folders in ``$STYLECAM_MODELS`` join the zoo),
@@ -9,6 +9,9 @@ model files (e.g. a network in training beside the shipped one; folders in ``$ST
 ``--tier adain`` shows the AdaIN decoder with each style image of the fast zoo. ``--gatys ITERS`` puts our Gatys
 optimisation of the same photos and style below each row (ITERS L-BFGS iterations; renders cached with
 benchmarks/quality.py's, which uses 150 at 384 px), ``--gatys-styles`` only below those styles' rows.
+``--gradients`` replaces the photos by smooth sky-blue gradients rising at 0°, 30°, 60° and 90°: a network whose
+strokes follow the picture draws the same thing turned, and one that lays a lattice in the pixel grid's axes or
+diagonals over smooth regions shows it on the oblique ones.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from stylecam.imaging.io import read_image, write_image
@@ -32,6 +36,16 @@ from stylecam.zoo import list_models, style_images_of_tier
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 PHOTOS = ("brad_pitt", "golden_gate", "tubingen")
+GRADIENT_ANGLES = (0, 30, 60, 90)
+
+
+def gradient(size: int, degrees: float) -> np.ndarray:
+    """A size×size RGB uint8 sky: blue, lighter along the direction ``degrees`` from upright."""
+    rows, cols = np.mgrid[0:size, 0:size] / (size - 1) * 2 - 1
+    angle = np.radians(degrees)
+    along = rows * np.cos(angle) + cols * np.sin(angle)
+    sky = np.stack([0.45 + 0.2 * along, 0.6 + 0.2 * along, 0.85 + 0.1 * along], axis=-1)
+    return (np.clip(sky, 0, 1) * 255).round().astype(np.uint8)
 
 
 def stylizers(tier: str, size: int, files: list[str] | None = None, styles: list[str] | None = None
@@ -70,11 +84,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--gatys", type=int, metavar="ITERS", help="a Gatys row under each style (e.g. 150)")
     parser.add_argument("--gatys-styles", nargs="+", metavar="NAME", help="the Gatys rows only under these styles")
+    parser.add_argument("--gradients", action="store_true",
+                        help="smooth gradients at 0, 30, 60 and 90 degrees instead of the photos")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or Path(__file__).resolve().parents[1] / "docs" / f"zoo_{args.tier}.jpg"
-    photos = {name: read_image(SHARED / "content" / f"{name}.jpg", max_side=args.size, size_option=None)
-              for name in PHOTOS}
+    photos = ({f"gradient at {a}°": gradient(args.size * 2 // 3, a) for a in GRADIENT_ANGLES} if args.gradients else
+              {name: read_image(SHARED / "content" / f"{name}.jpg", max_side=args.size, size_option=None)
+               for name in PHOTOS})
     rows = [[(name, image) for name, image in photos.items()]]
     gatys = CachedGatys(load_vgg(), args.gatys) if args.gatys else None
     for label, style_name, stylize in stylizers(args.tier, args.size, args.files, args.styles):

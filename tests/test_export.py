@@ -100,6 +100,25 @@ def test_tier_exports_with_dynamic_size_and_matches_torch(tier, tier_protos, pho
         assert np.abs(out - ref).max() < 0.05, (height, width)
 
 
+def test_bilinear_upsampling_exports_as_a_linear_resize_and_matches_torch(photo):
+    import dataclasses
+
+    nearest = random_net("fast")
+    net = TransformerNet(dataclasses.replace(nearest.config, upsample="bilinear")).eval()
+    net.load_state_dict(nearest.state_dict())
+    proto = export_johnson(net, ExportOptions(), style="test_bilinear", card={"tier": "fast"})
+    onnx.checker.check_model(proto, full_check=True)
+    modes = {a.s.decode() for node in proto.graph.node if node.op_type == "Resize" for a in node.attribute
+             if a.name == "mode"}
+    assert modes == {"linear"}
+    sess = session(proto)
+    for height, width in SIZES:
+        x = photo_input(photo, height, width)
+        with torch.inference_mode():
+            ref = net(torch.from_numpy(x)).numpy()
+        assert np.abs(sess.run(None, {"input": x})[0] - ref).max() < 0.05, (height, width)
+
+
 def test_adain_graph_exports_and_matches_torch(photo, shared_dir):
     torch.manual_seed(1)
     model = AdaINModel(load_vgg(), AdaINDecoder("relu3_1")).eval()

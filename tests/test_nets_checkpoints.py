@@ -332,3 +332,19 @@ def test_mismatched_state_dict_is_rejected(tmp_path: Path) -> None:
     torch.save(state, path)
     with pytest.raises(ModelError, match="does not fit a Johnson TransformerNet"):
         load_transformer(path)
+
+
+def test_the_upsampling_mode_is_saved_and_files_without_it_load_as_nearest(tmp_path: Path) -> None:
+    import dataclasses
+
+    net = _randomise(TransformerNet(dataclasses.replace(TIERS["fast"], upsample="bilinear"))).eval()
+    save_model(tmp_path / "bilinear.pth", net)
+    loaded = load_transformer(tmp_path / "bilinear.pth")
+    assert loaded.config.upsample == "bilinear"
+    x = torch.rand(1, 3, 40, 56) * 255
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x))
+    payload = torch.load(tmp_path / "bilinear.pth", weights_only=True)
+    del payload["config"]["upsample"]  # a file written before the option existed
+    torch.save(payload, tmp_path / "old.pth")
+    assert load_transformer(tmp_path / "old.pth").config == TIERS["fast"]

@@ -186,3 +186,21 @@ def test_residual_output_returns_the_input_plus_a_change() -> None:
         assert torch.allclose(y, plain.eval()(x) + x, atol=1e-4)
     # Untrained, the change is small: the photo comes through almost untouched.
     assert (y - x).abs().mean() < 5.0
+
+
+def test_bilinear_upsampling_is_a_config_choice_that_keeps_the_weights_and_the_tier() -> None:
+    from model_factories import random_net
+
+    from stylecam.nets.transformer import tier_of
+
+    nearest = random_net("fast")
+    bilinear = TransformerNet(dataclasses.replace(TIERS["fast"], upsample="bilinear")).eval()
+    bilinear.load_state_dict(nearest.state_dict())  # the same weights: only the enlargement differs
+    assert tier_of(bilinear.config) == "fast"
+    x = torch.rand(1, 3, 48, 64) * 255
+    with torch.no_grad():
+        a, b = nearest(x), bilinear(x)
+    assert a.shape == b.shape == x.shape
+    assert (a - b).abs().max() > 5.0
+    with pytest.raises(ValueError, match="upsample must be one of nearest, bilinear"):
+        TransformerConfig(upsample="cubic")

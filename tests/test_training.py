@@ -299,6 +299,23 @@ def test_init_fine_tunes_a_trained_network_and_records_where_it_started(johnson_
     assert stylecam.zoo.total_iterations(card) == 1 + JOHNSON_STEPS  # this run's step plus the starting model's
 
 
+def test_upsample_switches_a_started_network_to_bilinear_and_a_later_init_keeps_it(
+        johnson_run: dict[str, Any], data_dir: Path, tmp_path: Path) -> None:
+    start = johnson_run["output"]
+    assert load_transformer(start).config.upsample == "nearest"
+    bilinear, kept = tmp_path / "bilinear.pth", tmp_path / "kept.pth"
+    rc, err = _train(*_johnson_args(data_dir, bilinear, tmp_path / "run1", 1, "--init", start, "--lr", 1e-12,
+                                    "--upsample", "bilinear"))
+    assert rc == 0, err
+    net = load_transformer(bilinear)
+    assert net.config.upsample == "bilinear" and json.loads(bilinear.with_suffix(".json").read_text())["tier"] == "fast"
+    for key, value in net.state_dict().items():  # the same weights, enlarged another way
+        torch.testing.assert_close(value, load_transformer(start).state_dict()[key], rtol=1e-5, atol=1e-6)
+    rc, err = _train(*_johnson_args(data_dir, kept, tmp_path / "run2", 1, "--init", bilinear, "--lr", 1e-12))
+    assert rc == 0, err
+    assert load_transformer(kept).config.upsample == "bilinear"
+
+
 def test_resumed_run_keeps_the_origin_of_its_first_start(johnson_run: dict[str, Any], data_dir: Path,
                                                          tmp_path: Path) -> None:
     start, other = johnson_run["output"], tmp_path / "other.pth"

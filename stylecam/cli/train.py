@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     johnson.add_argument("--init", metavar="MODEL.pth",
                          help="start from this trained network (fine-tuning); a full-resolution network of the "
                               "tier's widths is folded into its pixel blocks first")
+    johnson.add_argument("--upsample", choices=("nearest", "bilinear"),
+                         help="how the decoder enlarges its features (default: the --init network's, else nearest; "
+                              "pass it again with --resume); bilinear keeps smooth oblique regions free of the "
+                              "±45° lattice that nearest draws along the coarse grid's staircase")
     _loss_options(johnson)
     _shared_options(johnson)
     add = sub.add_parser("add-style", help="add a style to a several-style network, training only its norms",
@@ -152,7 +156,7 @@ def fit_to_tier(start: Any, tier: str, name: str) -> Any:
 
     from stylecam.nets.transformer import TIERS, fold_into_blocks, tier_of
 
-    target = replace(TIERS[tier], styles=start.config.styles)
+    target = replace(TIERS[tier], styles=start.config.styles, upsample=start.config.upsample)
     if start.config == target:
         return start
     if start.config.space_to_depth == 1 and replace(start.config, space_to_depth=target.space_to_depth) == target:
@@ -191,9 +195,10 @@ def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[in
             raise UsageError(f"{len(names)} --style-names for {len(images)} style images")
         if len(set(names)) != len(names):
             raise UsageError(f"style names must differ: {' '.join(names)} (pass --style-names)")
-    model = TransformerNet(replace(TIERS[args.tier], styles=tuple(names)))
-    if args.init:
-        start = fit_to_tier(load_transformer(args.init), args.tier, args.init)
+    start = fit_to_tier(load_transformer(args.init), args.tier, args.init) if args.init else None
+    upsample = args.upsample or (start.config.upsample if start is not None else TIERS[args.tier].upsample)
+    model = TransformerNet(replace(TIERS[args.tier], styles=tuple(names), upsample=upsample))
+    if start is not None:
         model.load_state_dict(with_styles(start, tuple(names)).state_dict() if names else start.state_dict())
     return model, images, None
 

@@ -31,6 +31,12 @@ import torch.nn.functional as F
 from torch import nn
 
 
+# How the decoder enlarges its features. Nearest-neighbour copies make every decision at the coarse grid's
+# resolution, and on smooth oblique regions the network then draws the grid's staircase as a lattice of ±45° and
+# upright lines (docs/zoo_gradients.jpg); bilinear enlargement passes on the slope instead.
+UPSAMPLING = ("nearest", "bilinear")
+
+
 @dataclass(frozen=True)
 class TransformerConfig:
     """Architecture of a :class:`TransformerNet`; saved in every model file."""
@@ -43,11 +49,14 @@ class TransformerConfig:
     space_to_depth: int = 1
     skips: bool = False  # U-Net-style additive skips: each decoder stage adds the encoder's output of its size
     styles: tuple[str, ...] = ()  # names of the styles of a conditional network; () = one style, plain norms
+    upsample: str = "nearest"  # the decoder's enlargement before each of its convolutions: nearest or bilinear
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))  # lists from JSON/model files
         if len(set(self.styles)) != len(self.styles):
             raise ValueError(f"duplicate style names in {self.styles}")
+        if self.upsample not in UPSAMPLING:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLING)}, not {self.upsample!r}")
 
     @property
     def channels(self) -> tuple[int, int, int]:
@@ -130,14 +139,18 @@ class ConvLayer(nn.Module):
 
 
 class UpsampleConvLayer(ConvLayer):
-    """Nearest-neighbour upsampling followed by a :class:`ConvLayer` (Odena et al.'s fix for checkerboards)."""
+    """Upsampling (``mode``: one of :data:`UPSAMPLING`) followed by a :class:`ConvLayer` (Odena et al.'s fix for
+    checkerboards)."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, upsample: int, depthwise: bool = False) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, upsample: int, depthwise: bool = False,
+                 mode: str = "nearest") -> None:
         super().__init__(cin, cout, kernel, 1, depthwise)
         self.upsample = upsample
+        self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.interpolate(x, scale_factor=self.upsample, mode="nearest"))
+        corners = {} if self.mode == "nearest" else {"align_corners": False}
+        return super().forward(F.interpolate(x, scale_factor=self.upsample, mode=self.mode, **corners))
 
 
 class ResidualBlock(nn.Module):
@@ -189,9 +202,9 @@ class TransformerNet(nn.Module):
         self.in3 = make_norm(c3, cfg)
         for i in range(1, self.config.residual_blocks + 1):
             self.add_module(f"res{i}", ResidualBlock(c3, cfg))
-        self.deconv1 = UpsampleConvLayer(c3, c2, 3, 2, dw)
+        self.deconv1 = UpsampleConvLayer(c3, c2, 3, 2, dw, cfg.upsample)
         self.in4 = make_norm(c2, cfg)
-        self.deconv2 = UpsampleConvLayer(c2, c1, 3, 2, dw)
+        self.deconv2 = UpsampleConvLayer(c2, c1, 3, 2, dw, cfg.upsample)
         self.in5 = make_norm(c1, cfg)
         self.deconv3 = ConvLayer(c1, pixels, k)
         self.relu = nn.ReLU()
@@ -316,8 +329,9 @@ def fold_into_blocks(net: TransformerNet, factor: int) -> TransformerNet:
 
 
 def tier_of(config: TransformerConfig) -> str:
-    """The name of the tier ``config`` is (whatever its styles), or ``custom``."""
-    return next((name for name, tier in TIERS.items() if tier == replace(config, styles=())), "custom")
+    """The name of the tier ``config`` is (whatever its styles and upsampling), or ``custom``."""
+    return next((name for name, tier in TIERS.items() if tier == replace(config, styles=(), upsample=tier.upsample)),
+                "custom")
 
 
 def with_styles(net: TransformerNet, names: tuple[str, ...]) -> TransformerNet:
