@@ -10,6 +10,7 @@ from typing import Any
 
 from stylecam.cli.common import add_common_options, positive_int, run_command
 from stylecam.errors import UsageError
+from stylecam.nets.upsampling import UPSAMPLING
 
 PROG = "styletrain"
 # JohnsonWeights' defaults, repeated here so that --help needs no torch import (a test keeps them equal).
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     johnson.add_argument("--init", metavar="MODEL.pth",
                          help="start from this trained network (fine-tuning); a full-resolution network of the "
                               "tier's widths is folded into its pixel blocks first")
-    johnson.add_argument("--upsample", choices=("nearest", "bilinear"),
+    johnson.add_argument("--upsample", choices=UPSAMPLING,
                          help="how the decoder enlarges its features (default: the --init network's, else nearest; "
                               "pass it again with --resume); bilinear keeps smooth oblique regions free of the "
                               "±45° lattice that nearest draws along the coarse grid's staircase")
