@@ -204,3 +204,22 @@ def test_bilinear_upsampling_is_a_config_choice_that_keeps_the_weights_and_the_t
     assert (a - b).abs().max() > 5.0
     with pytest.raises(ValueError, match="upsample must be one of nearest, bilinear"):
         TransformerConfig(upsample="cubic")
+
+
+@pytest.mark.parametrize("height, width", [(48, 64), (40, 56), (52, 60)])
+def test_folded_bilinear_layers_at_inference_equal_bilinear_enlargement_then_the_depthwise_convolution(
+        height: int, width: int) -> None:
+    from model_factories import random_net
+
+    net = TransformerNet(dataclasses.replace(TIERS["fast"], upsample="bilinear"))
+    net.load_state_dict(random_net("fast").state_dict())
+    layer = net.deconv2
+    x = torch.randn(2, layer.conv2d[0].in_channels, height // 8, width // 8)
+    with torch.no_grad():
+        plain = layer.train()(x)  # training: F.interpolate(bilinear), reflection pad 1, depthwise 3×3, pointwise
+        folded = layer.eval()(x)  # inference: nearest, reflection pad 2, depthwise 5×5, pointwise
+    assert folded.shape == plain.shape == (2, layer.conv2d[1].out_channels, height // 8 * 2, width // 8 * 2)
+    assert torch.allclose(folded, plain, atol=1e-4), (folded - plain).abs().max()
+    with torch.no_grad():  # and the whole network, either way
+        x = torch.rand(1, 3, height, width) * 255
+        assert torch.allclose(net.train()(x), net.eval()(x), atol=1e-3)

@@ -134,6 +134,11 @@ class ConvLayer(nn.Module):
         return self.conv2d(self.reflection_pad(x))
 
 
+# Bilinear ×2 enlargement (half-pixel centres, clamped edges) is nearest-neighbour ×2 followed by this blur with
+# replicated edges; after a reflection pad the blur and a depthwise convolution fold into one larger kernel.
+BILINEAR_BLUR = torch.tensor([1.0, 2.0, 1.0]).outer(torch.tensor([1.0, 2.0, 1.0])) / 16
+
+
 class UpsampleConvLayer(ConvLayer):
     """Upsampling (``mode``: one of :data:`UPSAMPLING`) followed by a :class:`ConvLayer` (Odena et al.'s fix for
     checkerboards)."""
@@ -145,8 +150,24 @@ class UpsampleConvLayer(ConvLayer):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "bilinear" and self.upsample == 2 and isinstance(self.conv2d, nn.Sequential) \
+                and not self.training:
+            return self.folded_bilinear(x)
         corners = {} if self.mode == "nearest" else {"align_corners": False}
         return super().forward(F.interpolate(x, scale_factor=self.upsample, mode=self.mode, **corners))
+
+    def folded_bilinear(self, x: torch.Tensor) -> torch.Tensor:
+        """The bilinear ×2 depthwise layer at inference, exactly: nearest ×2, a reflection pad one pixel wider and
+        the depthwise kernel convolved with :data:`BILINEAR_BLUR`. A k×k depthwise convolution costs about what a
+        (k+2)×(k+2) one does, and a nearest enlargement far less than a bilinear one (ONNX Runtime on two cores:
+        about 2.7 ms less per 640×360 frame in the fast tier)."""
+        depthwise, pointwise = self.conv2d[0], self.conv2d[1]
+        blur = BILINEAR_BLUR.to(depthwise.weight).expand(depthwise.weight.shape[0], 1, 3, 3)
+        kernel = F.conv2d(depthwise.weight.transpose(0, 1), blur.flip(-1, -2), padding=2,
+                          groups=depthwise.weight.shape[0]).transpose(0, 1)
+        pad = self.reflection_pad.padding[0] + 1
+        x = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (pad,) * 4, mode="reflect")
+        return pointwise(F.conv2d(x, kernel, groups=depthwise.groups))
 
 
 class ResidualBlock(nn.Module):
