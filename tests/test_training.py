@@ -316,6 +316,21 @@ def test_upsample_switches_a_started_network_to_bilinear_and_a_later_init_keeps_
     assert load_transformer(kept).config.upsample == "bilinear"
 
 
+def test_resume_takes_the_upsampling_of_its_checkpoint_and_refuses_another(data_dir: Path, tmp_path: Path) -> None:
+    out, run = tmp_path / "bilinear.pth", tmp_path / "run"
+    rc, err = _train(*_johnson_args(data_dir, out, run, 1, "--upsample", "bilinear", "--lr", 1e-12))
+    assert rc == 0, err
+    assert _checkpoint(run)["config"]["upsample"] == "bilinear"
+    rc, err = _train(*_johnson_args(data_dir, out, run, 2, "--lr", 1e-12, "--resume"))  # no --upsample
+    assert rc == 0, err
+    assert load_transformer(out).config.upsample == "bilinear" and _checkpoint(run)["step"] == 2
+    rc, err = _train(*_johnson_args(data_dir, out, run, 3, "--lr", 1e-12, "--resume", "--upsample", "nearest"))
+    assert rc != 0 and _checkpoint(run)["step"] == 2
+    assert err.strip().splitlines() == [
+        f"styletrain: error: {run / CHECKPOINT_NAME} holds a network with upsample='bilinear' (this run: "
+        "'nearest'); resume with the options it was started with"]
+
+
 def test_resumed_run_keeps_the_origin_of_its_first_start(johnson_run: dict[str, Any], data_dir: Path,
                                                          tmp_path: Path) -> None:
     start, other = johnson_run["output"], tmp_path / "other.pth"

@@ -119,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="start from this trained network (fine-tuning); a full-resolution network of the "
                               "tier's widths is folded into its pixel blocks first")
     johnson.add_argument("--upsample", choices=UPSAMPLING,
-                         help="how the decoder enlarges its features (default: the --init network's, else nearest; "
-                              "pass it again with --resume); bilinear keeps smooth oblique regions free of the "
+                         help="how the decoder enlarges its features (default: on --resume the checkpoint's, else "
+                              "the --init network's, else nearest); bilinear keeps smooth oblique regions free of the "
                               "±45° lattice that nearest draws along the coarse grid's staircase")
     _loss_options(johnson)
     _shared_options(johnson)
@@ -176,6 +176,7 @@ def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[in
 
     from stylecam.nets.checkpoints import load_transformer
     from stylecam.nets.transformer import TIERS, TransformerNet, add_style, freeze_all_but_style, with_styles
+    from stylecam.training.loop import checkpoint_architecture
 
     if args.command == "add-style":
         base = load_transformer(args.model)
@@ -197,11 +198,18 @@ def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[in
         if len(set(names)) != len(names):
             raise UsageError(f"style names must differ: {' '.join(names)} (pass --style-names)")
     start = fit_to_tier(load_transformer(args.init), args.tier, args.init) if args.init else None
-    upsample = args.upsample or (start.config.upsample if start is not None else TIERS[args.tier].upsample)
+    resumed = checkpoint_architecture(_run_dir(args)) if args.resume else None
+    upsample = args.upsample or (resumed or {}).get("upsample") or (
+        start.config.upsample if start is not None else TIERS[args.tier].upsample)
     model = TransformerNet(replace(TIERS[args.tier], styles=tuple(names), upsample=upsample))
     if start is not None:
         model.load_state_dict(with_styles(start, tuple(names)).state_dict() if names else start.state_dict())
     return model, images, None
+
+
+def _run_dir(args: argparse.Namespace) -> Path:
+    """The run folder: --run-dir, else runs/<output's stem>."""
+    return Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.output).stem
 
 
 def _iterations(args: argparse.Namespace, n_photos: int, world: int) -> int:
@@ -262,7 +270,7 @@ def train_main(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     dist = loop.init_distributed(device)
     torch.manual_seed(args.seed)
-    run_dir = args.run_dir or Path("runs") / output.stem
+    run_dir = _run_dir(args)
     photos = data.PhotoDataset(args.data, args.image_size, args.seed, tuple(args.crop_scale))
     val = _readable(photos.files, 3, args.image_size)
     vgg = load_vgg(args.vgg_weights)

@@ -23,8 +23,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from stylecam.errors import StylecamError
+from stylecam.errors import StylecamError, UsageError
 from stylecam.log import is_quiet, notice
+from stylecam.nets.transformer import TransformerConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -130,17 +131,36 @@ class _StopFlag:
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, step: int, history: list[dict[str, float]],
                     wall_seconds: float) -> None:
-    """Write a resumable checkpoint atomically (``wall_seconds``: training time so far, over all resumes)."""
+    """Write a resumable checkpoint atomically (``wall_seconds``: training time so far, over all resumes; a
+    Johnson network's architecture goes with it, see :func:`checkpoint_architecture`)."""
     tmp = path.with_name(f".{path.name}.tmp")
+    architecture = {"config": model.config.to_dict()} if isinstance(getattr(model, "config", None),
+                                                                   TransformerConfig) else {}
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "step": step, "history": history,
-                "wall_seconds": wall_seconds}, tmp)
+                "wall_seconds": wall_seconds, **architecture}, tmp)
     os.replace(tmp, path)
+
+
+def checkpoint_architecture(run_dir: Path) -> dict[str, Any] | None:
+    """The network configuration saved in ``run_dir``'s checkpoint; None without one (or from before they were
+    saved)."""
+    path = run_dir / CHECKPOINT_NAME
+    if not path.is_file():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True).get("config")
 
 
 def _load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                      scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[int, list[dict[str, float]], float]:
     state = torch.load(path, map_location="cpu", weights_only=True)
+    saved = state.get("config")
+    if saved is not None and isinstance(getattr(model, "config", None), TransformerConfig):
+        differ = {k: (v, saved.get(k)) for k, v in model.config.to_dict().items() if saved.get(k) != v}
+        if differ:
+            raise UsageError(f"{path} holds a network with " + ", ".join(
+                f"{k}={theirs!r} (this run: {ours!r})" for k, (ours, theirs) in differ.items())
+                + "; resume with the options it was started with")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
