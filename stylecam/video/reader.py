@@ -97,9 +97,9 @@ def display_rotation(matrix: Sequence[int]) -> int:
 
 def _frame_rotation(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> int:
     """Rotation from the frame's display-matrix side data, else the stream's legacy ``rotate`` tag."""
-    for side_data in frame.side_data:
-        if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
-            return display_rotation(struct.unpack("<9i", bytes(side_data)[:36]))
+    matrix = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)  # a mapping by type (PyAV 18.1.1 on)
+    if matrix is not None:
+        return display_rotation(struct.unpack("<9i", bytes(matrix)[:36]))
     tag = stream.metadata.get("rotate")
     try:
         return (-int(tag)) % 360 // 90 * 90 if tag else 0
