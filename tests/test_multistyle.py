@@ -202,6 +202,15 @@ def test_a_style_scale_multiplies_only_its_own_styles_terms(tiny: Path) -> None:
     torch.testing.assert_close(scaled[0]["content"], plain[0]["content"])
 
 
+def test_a_style_share_gives_its_style_that_many_images_of_each_round(tiny: Path) -> None:
+    plain, _, _ = _task(tiny, JohnsonWeights())
+    shared, _, _ = _task(tiny, JohnsonWeights(style_share=(1, 3)))
+    assert [int(i) for step in range(4) for i in plain.style_index(2, step)] == [0, 1] * 4
+    assert [int(i) for step in range(4) for i in shared.style_index(2, step)] == [0, 1, 1, 1] * 2
+    with pytest.raises(ValueError, match="style shares"):
+        _task(tiny, JohnsonWeights(style_share=(1, 0)))
+
+
 def _identity(x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
     return x
 
@@ -347,11 +356,13 @@ def test_the_shift_term_refuses_crops_too_small_for_it(tiny: Path, tmp_path: Pat
     assert not (tmp_path / "out.pth").exists()
 
 
-def test_style_scales_must_match_the_style_images(tiny: Path, tmp_path: Path) -> None:
-    rc, err = _train("johnson", "--style-image", tiny / "red.png", tiny / "yellow.png", "--style-scale", 2,
+@pytest.mark.parametrize("option, what", [("--style-scale", "factors"), ("--style-share", "counts")])
+def test_style_scales_and_shares_must_match_the_style_images(tiny: Path, tmp_path: Path, option: str,
+                                                             what: str) -> None:
+    rc, err = _train("johnson", "--style-image", tiny / "red.png", tiny / "yellow.png", option, 2,
                      *_common(tiny, tmp_path / "out.pth", 1))
     lines = [line for line in err.splitlines() if line.strip()]
-    assert rc == 2 and lines == ["styletrain: error: 1 --style-scale factors for 2 style images"], err
+    assert rc == 2 and lines == [f"styletrain: error: 1 {option} {what} for 2 style images"], err
     assert not (tmp_path / "out.pth").exists()
 
 

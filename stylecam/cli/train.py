@@ -41,6 +41,9 @@ def _loss_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--style-scale", type=float, nargs="+", metavar="X",
                         help="one factor per style image on its style and moments terms, to push the styles "
                              "that stay too close to the photo (default 1 each)")
+    parser.add_argument("--style-share", type=positive_int, nargs="+", metavar="N",
+                        help="one count per style image: how many images of each round of batches learn it, to "
+                             "give the styles that lag behind more of the steps (default 1 each)")
     parser.add_argument("--moments-weight", type=float, default=d["moments"],
                         help=f"channel mean/std style loss, as a ratio to a photo's (default {d['moments']:g})")
     parser.add_argument("--sliced-weight", type=float, default=d["sliced"],
@@ -236,13 +239,15 @@ def _readable(files: Sequence[Path], count: int, max_side: int) -> list[Any]:
 
 
 def _check_scales(args: argparse.Namespace) -> None:
-    """UsageError for a --crop-scale outside 0 < MIN <= MAX <= 1 or a --style-scale count unlike the images'."""
+    """UsageError for a --crop-scale outside 0 < MIN <= MAX <= 1 or a --style-scale/--style-share count unlike the
+    images'."""
     if not 0 < args.crop_scale[0] <= args.crop_scale[1] <= 1:
         raise UsageError(f"--crop-scale {args.crop_scale[0]:g} {args.crop_scale[1]:g}: need 0 < MIN <= MAX <= 1")
-    scales = getattr(args, "style_scale", None)
     images = 1 if args.command == "add-style" else len(getattr(args, "style_image", []))
-    if scales and len(scales) != images:
-        raise UsageError(f"{len(scales)} --style-scale factors for {images} style images")
+    for option, what in (("style_scale", "factors"), ("style_share", "counts")):
+        given = getattr(args, option, None)
+        if given and len(given) != images:
+            raise UsageError(f"{len(given)} --{option.replace('_', '-')} {what} for {images} style images")
 
 
 def _settings_dict(args: argparse.Namespace) -> dict[str, Any]:
@@ -286,7 +291,8 @@ def train_main(args: argparse.Namespace) -> int:
         weights = tasks.JohnsonWeights(args.content_weight, args.style_weight, args.moments_weight, args.tv_weight,
                                        args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale,
                                        tuple(args.style_scale or ()), args.equivariance_weight, args.style_octaves,
-                                       args.sliced_weight, args.shift_weight, args.rotation_weight)
+                                       args.sliced_weight, args.shift_weight, args.rotation_weight,
+                                       tuple(getattr(args, "style_share", None) or ()))
         effective = {"warmup": warmup}
         units = torch.stack([photos[i * len(photos) // tasks.REFERENCE_PHOTOS] for i in range(tasks.REFERENCE_PHOTOS)])
         task: Any = tasks.JohnsonTask(model, vgg, styles, weights, args.content_layers, args.style_layers,

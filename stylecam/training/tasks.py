@@ -54,6 +54,7 @@ class JohnsonWeights:
     sliced: float = 0.0  # sliced Wasserstein distance of the feature distributions to the style's (0 = off)
     shift: float = 0.0  # the output of a crop of the photo should be that crop of the output (nothing frame-bound)
     rotation: float = 0.0  # the output of an obliquely turned photo should be the output turned the same way
+    style_share: tuple[int, ...] = ()  # per trained style, its images in each round of batches (empty: 1 each)
 
 
 def _write_samples(run_dir: Path, step: int, rows: list[tuple[str, torch.Tensor]], suffix: str = "") -> None:
@@ -193,6 +194,9 @@ class JohnsonTask:
         if weights.style_scale and len(weights.style_scale) != len(styles):
             raise ValueError(f"{len(weights.style_scale)} style scales for {len(styles)} style images")
         self.style_scale = torch.tensor(weights.style_scale or [1.0] * len(styles))
+        if weights.style_share and (len(weights.style_share) != len(styles) or min(weights.style_share) < 1):
+            raise ValueError(f"style shares {weights.style_share} for {len(styles)} style images: need one >= 1 each")
+        self.style_order = [i for i, n in enumerate(weights.style_share or [1] * len(styles)) for _ in range(n)]
         # One set of targets per pyramid level (Snelgrove 2017): at 1/2 and 1/4 scale the same shallow layers see
         # 2× and 4× larger neighbourhoods, so the style's larger structures count too.
         self.targets = [style_targets(vgg, [octave(s, level) for s in styles], self.style_layers,
@@ -215,9 +219,10 @@ class JohnsonTask:
         return [g for g in groups if g["params"]]
 
     def style_index(self, batch_size: int, step: int) -> torch.Tensor:
-        """Which of the trained styles (positions in ``styles``) each image of batch ``step`` learns, in turn."""
-        count = len(self.trained_styles)
-        return torch.tensor([(step * batch_size + i) % count for i in range(batch_size)])
+        """Which of the trained styles (positions in ``styles``) each image of batch ``step`` learns: the styles in
+        turn, each for as many images in a row as its share."""
+        order = self.style_order
+        return torch.tensor([order[(step * batch_size + i) % len(order)] for i in range(batch_size)])
 
     def _style_input(self, index: torch.Tensor, device: torch.device) -> torch.Tensor | None:
         """One-hot style weights of the network for trained-style positions ``index`` (None: a one-style net)."""
