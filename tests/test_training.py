@@ -331,6 +331,25 @@ def test_resume_takes_the_upsampling_of_its_checkpoint_and_refuses_another(data_
         "'nearest'); resume with the options it was started with"]
 
 
+def test_new_lr_replaces_the_saved_schedule_on_resume_and_keeps_adams_state(data_dir: Path, tmp_path: Path) -> None:
+    out, run = tmp_path / "annealed.pth", tmp_path / "run"
+    assert _train(*_johnson_args(data_dir, out, run, 2, "--lr", 1e-3, "--norm-lr-scale", 5))[0] == 0
+    saved = _checkpoint(run)["optimizer"]
+    rc, err = _train(*_johnson_args(data_dir, out, run, 3, "--lr", 4e-4, "--norm-lr-scale", 5, "--resume"))
+    assert rc == 0, err  # without --new-lr the saved schedule goes on
+    assert [g["lr"] for g in _checkpoint(run)["optimizer"]["param_groups"]] == pytest.approx([1e-3, 5e-3])
+    rc, err = _train(*_johnson_args(data_dir, out, run, 5, "--lr", 4e-4, "--norm-lr-scale", 5, "--lr-decay-every", 1,
+                                    "--lr-decay", 0.5, "--resume", "--new-lr"))
+    assert rc == 0, err
+    state = _checkpoint(run)["optimizer"]
+    assert [g["lr"] for g in state["param_groups"]] == pytest.approx([1e-4, 5e-4])  # 4e-4 halved at steps 4 and 5
+    assert all(s["step"] == 5 for s in state["state"].values()) and len(state["state"]) == len(saved["state"])
+    assert json.loads(out.with_suffix(".json").read_text())["settings"]["lr_schedule_from_step"] == 3
+    rc, err = _train(*_johnson_args(data_dir, out, run, 6, "--new-lr"))
+    assert rc == 2 and err.strip().splitlines() == [
+        "styletrain: error: --new-lr changes a resumed run's schedule: give --resume too"]
+
+
 def test_resumed_run_keeps_the_origin_of_its_first_start(johnson_run: dict[str, Any], data_dir: Path,
                                                          tmp_path: Path) -> None:
     start, other = johnson_run["output"], tmp_path / "other.pth"

@@ -97,6 +97,9 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", type=Path, help="checkpoints, samples and log (default runs/<output name>)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    parser.add_argument("--new-lr", action="store_true",
+                        help="with --resume: run --lr, --lr-decay-every and --lr-decay from the resumed step on "
+                             "instead of the saved schedule (e.g. to anneal a run), keeping Adam's state")
     parser.add_argument("--checkpoint-every", type=positive_int, default=250)
     parser.add_argument("--sample-every", type=positive_int, default=500)
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
@@ -270,6 +273,8 @@ def train_main(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     _check_scales(args)
+    if args.new_lr and not args.resume:
+        raise UsageError("--new-lr changes a resumed run's schedule: give --resume too")
     if not output.parent.is_dir():
         raise UsageError(f"output folder {output.parent} does not exist")
     device = resolve_device(args.device)
@@ -316,7 +321,7 @@ def train_main(args: argparse.Namespace) -> int:
     settings = loop.LoopSettings(
         iterations=iterations, lr=lr, lr_decay_every=args.lr_decay_every, lr_decay=args.lr_decay,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, run_dir=run_dir,
-        resume=args.resume, device=device, max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
+        resume=args.resume, new_schedule=args.new_lr, device=device, max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
         bf16=args.precision == "bf16" or (args.precision == "auto" and loop.bf16_supported(device)),
     )
     precision = "bf16" if settings.bf16 else "fp32"
@@ -329,6 +334,8 @@ def train_main(args: argparse.Namespace) -> int:
     if dist.is_main:
         save_model(output, model)
         kind = "adain_decoder" if args.command == "adain" else "johnson"
+        if result.schedule_from is not None:
+            effective["lr_schedule_from_step"] = result.schedule_from
         info = card.build_card(kind, {**_settings_dict(args), **effective, "lr": lr, "world_size": dist.world, "precision": precision,
                                       "skipped_images": len(photos.skipped)},
                                result.steps, result.final_losses, result.wall_seconds, device, style_images)

@@ -70,6 +70,7 @@ class LoopSettings:
     log_every: int = 10
     run_dir: Path = Path("runs/run")
     resume: bool = False
+    new_schedule: bool = False  # on resume: the lr schedule above from the resumed step on, Adam's moments kept
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     bf16: bool = False
     max_seconds: float | None = None  # stop early (and finish normally) after this much time in this run
@@ -167,6 +168,16 @@ def _load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
     return int(state["step"]), list(state["history"]), float(state.get("wall_seconds", 0.0))
 
 
+def _restart_schedule(optimizer: torch.optim.Optimizer, fresh_groups: list[dict[str, Any]],
+                      settings: LoopSettings) -> torch.optim.lr_scheduler.StepLR:
+    """A new step schedule from now on, with each parameter group's rate as a fresh run would set it; Adam's
+    moments stay."""
+    for group, fresh in zip(optimizer.param_groups, fresh_groups, strict=True):
+        group["lr"] = group["initial_lr"] = fresh["lr"]
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every or 10**12,
+                                           gamma=settings.lr_decay)
+
+
 @dataclass
 class TrainResult:
     """What a finished run reports for the model card."""
@@ -175,6 +186,7 @@ class TrainResult:
     final_losses: dict[str, float]
     wall_seconds: float
     history: list[dict[str, float]]
+    schedule_from: int | None = None  # the step this run's lr schedule started at, where it replaced the saved one
 
 
 def _out_of_time(settings: LoopSettings, started: float, dist: Distributed) -> bool:
@@ -215,11 +227,16 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
         optimizer, step_size=settings.lr_decay_every or 10**12, gamma=settings.lr_decay
     )
     step, history, earlier_seconds = 0, [], 0.0
+    schedule_from: int | None = None
     saved: int | None = None  # step of the last checkpoint this run wrote or resumed from
     if settings.resume and checkpoint.is_file():
         step, history, earlier_seconds = _load_checkpoint(checkpoint, model, optimizer, scheduler)
         saved = step
         notice(f"resumed from {checkpoint} at step {step}")
+        if settings.new_schedule:
+            scheduler = _restart_schedule(optimizer, task.parameter_groups(settings.lr), settings)
+            schedule_from = step
+            notice(f"learning rate {settings.lr:g} from step {step} on")
     elif settings.resume:
         notice(f"no checkpoint in {settings.run_dir}; starting fresh")
     trained: nn.Module = model
@@ -275,4 +292,5 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
                 raise TrainingInterrupted(f"stopped at step {step}; resume with --resume (checkpoint {checkpoint})")
             if timed_out:
                 break
-    return TrainResult(step, _mean_recent(history), earlier_seconds + time.monotonic() - started, history)
+    return TrainResult(step, _mean_recent(history), earlier_seconds + time.monotonic() - started, history,
+                       schedule_from)
