@@ -297,7 +297,7 @@ def train_main(args: argparse.Namespace) -> int:
                                        args.temporal_weight, args.style_tiles, warmup, args.norm_lr_scale,
                                        tuple(args.style_scale or ()), args.equivariance_weight, args.style_octaves,
                                        args.sliced_weight, args.shift_weight, args.rotation_weight,
-                                       tuple(getattr(args, "style_share", None) or ()))
+                                       tuple(args.style_share or ()))
         effective = {"warmup": warmup}
         units = torch.stack([photos[i * len(photos) // tasks.REFERENCE_PHOTOS] for i in range(tasks.REFERENCE_PHOTOS)])
         task: Any = tasks.JohnsonTask(model, vgg, styles, weights, args.content_layers, args.style_layers,
@@ -321,7 +321,8 @@ def train_main(args: argparse.Namespace) -> int:
     settings = loop.LoopSettings(
         iterations=iterations, lr=lr, lr_decay_every=args.lr_decay_every, lr_decay=args.lr_decay,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, run_dir=run_dir,
-        resume=args.resume, new_schedule=args.new_lr, device=device, max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
+        resume=args.resume, new_schedule=args.new_lr, device=device,
+        max_seconds=None if args.max_minutes is None else args.max_minutes * 60,
         bf16=args.precision == "bf16" or (args.precision == "auto" and loop.bf16_supported(device)),
     )
     precision = "bf16" if settings.bf16 else "fp32"

@@ -168,14 +168,19 @@ def _load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
     return int(state["step"]), list(state["history"]), float(state.get("wall_seconds", 0.0))
 
 
+def _step_schedule(optimizer: torch.optim.Optimizer, settings: LoopSettings) -> torch.optim.lr_scheduler.StepLR:
+    """The settings' schedule from the optimizer's current rates: × ``lr_decay`` every ``lr_decay_every`` steps."""
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every or 10**12,
+                                           gamma=settings.lr_decay)
+
+
 def _restart_schedule(optimizer: torch.optim.Optimizer, fresh_groups: list[dict[str, Any]],
                       settings: LoopSettings) -> torch.optim.lr_scheduler.StepLR:
     """A new step schedule from now on, with each parameter group's rate as a fresh run would set it; Adam's
     moments stay."""
     for group, fresh in zip(optimizer.param_groups, fresh_groups, strict=True):
         group["lr"] = group["initial_lr"] = fresh["lr"]
-    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_decay_every or 10**12,
-                                           gamma=settings.lr_decay)
+    return _step_schedule(optimizer, settings)
 
 
 @dataclass
@@ -223,9 +228,7 @@ def train(task: Task, batches: Callable[[int], Iterator[torch.Tensor]], settings
     checkpoint = settings.run_dir / CHECKPOINT_NAME
     model = task.model.to(settings.device)
     optimizer = torch.optim.Adam(task.parameter_groups(settings.lr), lr=settings.lr)
-    scheduler = torch.optim.lr_scheduler.StepLR(
-        optimizer, step_size=settings.lr_decay_every or 10**12, gamma=settings.lr_decay
-    )
+    scheduler = _step_schedule(optimizer, settings)
     step, history, earlier_seconds = 0, [], 0.0
     schedule_from: int | None = None
     saved: int | None = None  # step of the last checkpoint this run wrote or resumed from
