@@ -174,6 +174,27 @@ def test_add_style_trains_only_the_new_styles_norms(tiny: Path, two_styles: Path
     assert card["initialised_from"]["model"] == "two.pth" and card["config"]["styles"] == ["red", "yellow", "green"]
 
 
+def test_tune_style_trains_only_that_styles_norms(tiny: Path, two_styles: Path) -> None:
+    out = tiny / "tuned.pth"
+    rc, err = _train("tune-style", "--model", two_styles, "--style", "red", "--style-image", tiny / "green.png",
+                     "--style-scale", 3, "--lr", 1e-2, *_common(tiny, out, 4))
+    assert rc == 0, err
+    before, after = load_transformer(two_styles), load_transformer(out)
+    assert after.config.styles == ("red", "yellow")
+    moved = 0
+    for key, value in after.state_dict().items():
+        old = before.state_dict()[key]
+        if key.endswith((".scale", ".shift")):
+            assert torch.equal(value[1], old[1]), key  # yellow's rows, bit for bit
+            moved += int(not torch.equal(value[0], old[0]))
+        else:
+            assert torch.equal(value, old), key  # every shared weight, bit for bit
+    assert moved > 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [s["name"] for s in card["style_images"]] == ["green.png", "yellow.png"]  # red now learns green.png
+    assert card["settings"]["style"] == ["red"] and card["initialised_from"]["model"] == "two.pth"
+
+
 def _task(tiny: Path, weights: JohnsonWeights) -> tuple[Any, TransformerNet, torch.Tensor]:
     """(JohnsonTask for the red and yellow styles, its two-style network, two photos at SIZE)."""
     from stylecam.imaging.io import read_image
@@ -366,21 +387,24 @@ def test_style_scales_and_shares_must_match_the_style_images(tiny: Path, tmp_pat
     assert not (tmp_path / "out.pth").exists()
 
 
-@pytest.mark.parametrize("problem", ["one-style model", "name taken"])
-def test_add_style_refuses_with_one_line(tiny: Path, two_styles: Path, tmp_path: Path, problem: str) -> None:
+@pytest.mark.parametrize(("command", "problem", "message"), [
+    ("add-style", "one-style model", "holds one style"), ("add-style", "name taken", "already has a style"),
+    ("tune-style", "one-style model", "holds one style"), ("tune-style", "unknown style", "has no style 'green'"),
+    ("tune-style", "two names", "2 --style names for 1 style images")])
+def test_norms_only_commands_refuse_with_one_line(tiny: Path, two_styles: Path, tmp_path: Path, command: str,
+                                                  problem: str, message: str) -> None:
     model = two_styles
-    extra: list[Any] = []
     if problem == "one-style model":
         model = tmp_path / "one.pth"
         rc, err = _train("johnson", "--style-image", tiny / "red.png", *_common(tiny, model, 1))
         assert rc == 0, err
-    else:
-        extra = ["--name", "red"]
-    rc, err = _train("add-style", "--model", model, "--style-image", tiny / "green.png", *extra,
+    extra = {"add-style": ["--name", "red"] if problem == "name taken" else [],
+             "tune-style": ["--style", *{"unknown style": ["green"], "two names": ["red", "yellow"]}.get(problem, ["red"])]
+             }[command]
+    rc, err = _train(command, "--model", model, "--style-image", tiny / "green.png", *extra,
                      *_common(tiny, tmp_path / "out.pth", 1))
     lines = [line for line in err.splitlines() if line.strip()]
-    assert rc == 2 and len(lines) == 1, err
-    assert ("holds one style" in lines[0]) if problem == "one-style model" else ("already has a style" in lines[0])
+    assert rc == 2 and len(lines) == 1 and message in lines[0], err
     assert not (tmp_path / "out.pth").exists()
 
 

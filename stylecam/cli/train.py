@@ -18,12 +18,15 @@ JOHNSON_DEFAULTS: dict[str, Any] = {"content": 1.0, "style": 10.0, "moments": 10
                                     "norm_lr_scale": 5.0, "style_octaves": 1, "sliced": 0.0,
                                     "shift": 0.0, "rotation": 0.0}
 CROP_SCALE = (0.35, 1.0)  # stylecam.training.data's, repeated for --help without torch (a test keeps them equal)
+NORMS_ONLY = ("add-style", "tune-style")  # commands that train one style's normalisation rows of a trained network
 FRESH_WARMUP = 1000  # warm-up steps of a network trained from scratch (none when fine-tuning)
 ADAIN_LAYOUT_WEIGHT = 5e5  # the shipped decoder's last stage's; 0 gives the paper's recipe
 EXAMPLES = """examples:
   styletrain johnson --style-image mosaic.jpg --data photos/ -o trained_models/mosaic.pth --tier fast
   styletrain johnson --style-image mosaic.jpg candy.jpg udnie.jpg --data photos/ -o styles.pth   # one net, 3 styles
   styletrain add-style --model styles.pth --style-image scream.jpg --data photos/ -o styles4.pth
+  styletrain tune-style --model styles.pth --style mosaic --style-image mosaic.jpg --style-scale 2 \
+      --data photos/ -o styles2.pth   # push one style further, the others untouched
   styletrain johnson ... --resume          # continue from runs/mosaic/checkpoint.pt
   torchrun --nproc_per_node 4 -m stylecam.cli.train johnson ...   # DistributedDataParallel
   styletrain adain --data photos/ --style-data styles/ -o trained_models/adain_decoder.pth
@@ -112,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``styletrain`` parser with its ``johnson``, ``adain`` and ``list`` subcommands."""
     parser = argparse.ArgumentParser(prog=PROG, description="Train style-transfer networks.", epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{johnson,add-style,adain,list}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{johnson,add-style,tune-style,adain,list}")
     johnson = sub.add_parser("johnson", help="a feed-forward network for one or several style images",
                              description="Train a Johnson et al. feed-forward network for one style image, or one "
                                          "network for several (conditional instance norm, Dumoulin et al. 2017).")
@@ -126,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "tier's widths is folded into its pixel blocks first")
     johnson.add_argument("--upsample", choices=UPSAMPLING,
                          help="how the decoder enlarges its features (default: on --resume the checkpoint's, else "
-                              "the --init network's, else nearest); bilinear keeps smooth oblique regions free of the "
-                              "±45° lattice that nearest draws along the coarse grid's staircase")
+                              "the --init network's, else bilinear); bilinear keeps smooth oblique regions free of "
+                              "the ±45° lattice that nearest draws along the coarse grid's staircase")
     _loss_options(johnson)
     _shared_options(johnson)
     add = sub.add_parser("add-style", help="add a style to a several-style network, training only its norms",
@@ -138,6 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="the new style's name (default: the image's file name)")
     _loss_options(add)
     _shared_options(add)
+    tune = sub.add_parser("tune-style", help="train styles of a several-style network further, only their norms",
+                          description="Train some styles of a trained several-style network again (e.g. with a "
+                                      "heavier --style-scale): only their normalisation scales and shifts change; "
+                                      "every other weight and every other style is kept bit for bit.")
+    tune.add_argument("--model", required=True, metavar="MODEL.pth", help="the several-style network")
+    tune.add_argument("--style", required=True, nargs="+", metavar="NAME", help="the style(s) to train")
+    tune.add_argument("--style-image", required=True, nargs="+", metavar="IMG", help="their images, in that order")
+    _loss_options(tune)
+    _shared_options(tune)
     adain = sub.add_parser("adain", help="an AdaIN decoder for arbitrary styles",
                            description="Train an AdaIN decoder (Huang & Belongie 2017).")
     adain.add_argument("--style-data", required=True, metavar="DIR", help="folder of style images")
@@ -176,24 +188,31 @@ def fit_to_tier(start: Any, tier: str, name: str) -> Any:
 
 def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[int] | None]:
     """(network to train, style images of the trained styles, indices of the trained styles or None for all)
-    for ``johnson`` (a new or --init network) and ``add-style`` (a trained network with one style more, whose
-    other weights are frozen)."""
+    for ``johnson`` (a new or --init network), ``add-style`` (a trained network with one style more, whose
+    other weights are frozen) and ``tune-style`` (a trained network with all but one style's norms frozen)."""
     from dataclasses import replace
 
     from stylecam.nets.checkpoints import load_transformer
-    from stylecam.nets.transformer import TIERS, TransformerNet, add_style, freeze_all_but_style, with_styles
+    from stylecam.nets.transformer import TIERS, TransformerNet, add_style, freeze_all_but_styles, with_styles
     from stylecam.training.loop import checkpoint_architecture
 
-    if args.command == "add-style":
+    if args.command in NORMS_ONLY:
         base = load_transformer(args.model)
         if not base.config.styles:
-            raise UsageError(f"{args.model} holds one style; add-style needs a several-style network "
+            raise UsageError(f"{args.model} holds one style; {args.command} needs a several-style network "
                              "(styletrain johnson --style-image A B …)")
+        if args.command == "tune-style":
+            unknown = [name for name in args.style if name not in base.config.styles]
+            if unknown:
+                raise UsageError(f"{args.model} has no style '{unknown[0]}' (it has: {' '.join(base.config.styles)})")
+            indices = [base.config.styles.index(name) for name in args.style]
+            freeze_all_but_styles(base, indices)
+            return base, [Path(p) for p in args.style_image], indices
         name = args.name or Path(args.style_image).stem
         if name in base.config.styles:
             raise UsageError(f"{args.model} already has a style named '{name}' (pass --name)")
         model = add_style(base, name)
-        freeze_all_but_style(model, len(model.config.styles) - 1)
+        freeze_all_but_styles(model, [len(model.config.styles) - 1])
         return model, [Path(args.style_image)], [len(model.config.styles) - 1]
     images = [Path(p) for p in args.style_image]
     names: list[str] = []
@@ -247,10 +266,25 @@ def _check_scales(args: argparse.Namespace) -> None:
     if not 0 < args.crop_scale[0] <= args.crop_scale[1] <= 1:
         raise UsageError(f"--crop-scale {args.crop_scale[0]:g} {args.crop_scale[1]:g}: need 0 < MIN <= MAX <= 1")
     images = 1 if args.command == "add-style" else len(getattr(args, "style_image", []))
+    if args.command == "tune-style" and len(args.style) != images:
+        raise UsageError(f"{len(args.style)} --style names for {images} style images")
     for option, what in (("style_scale", "factors"), ("style_share", "counts")):
         given = getattr(args, option, None)
         if given and len(given) != images:
             raise UsageError(f"{len(given)} --{option.replace('_', '-')} {what} for {images} style images")
+
+
+def _all_style_images(args: argparse.Namespace, before: list[dict[str, Any]], trained: list[dict[str, Any]],
+                      styles: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The style images of a norms-only run's card: the base card's, with the new style's appended (add-style)
+    or the trained styles' in their places (tune-style, where a base card without a full list gets the trained
+    ones alone)."""
+    if args.command == "add-style":
+        return [*before, *trained]
+    if len(before) != len(styles):
+        return trained
+    places = {styles.index(name): entry for name, entry in zip(args.style, trained)}
+    return [places.get(i, entry) for i, entry in enumerate(before)]
 
 
 def _settings_dict(args: argparse.Namespace) -> dict[str, Any]:
@@ -288,7 +322,7 @@ def train_main(args: argparse.Namespace) -> int:
     effective: dict[str, Any] = {}  # defaulted options, recorded in the card as the values actually used
     start_model = getattr(args, "init", None) or getattr(args, "model", None)
     started_from = card.run_provenance(start_model, run_dir, args.resume, write=dist.is_main)
-    if args.command in ("johnson", "add-style"):
+    if args.command in ("johnson", *NORMS_ONLY):
         model, style_images, trained = _johnson_network(args)
         styles = [to_tensor(read_image(path, max_side=args.style_size, size_option=None)) for path in style_images]
         fresh = args.command == "johnson" and not args.init
@@ -305,7 +339,7 @@ def train_main(args: argparse.Namespace) -> int:
         if args.image_size < task.min_image_side():
             raise UsageError(f"--image-size {args.image_size}: these loss terms need crops of at least "
                              f"{task.min_image_side()} px")
-        lr = args.lr or (3e-3 if args.command == "add-style" else 1e-3)
+        lr = args.lr or (3e-3 if args.command in NORMS_ONLY else 1e-3)
     else:
         from stylecam.nets.adain import AdaINDecoder, default_encoder_layer
         from stylecam.nets.checkpoints import load_adain_decoder
@@ -345,8 +379,9 @@ def train_main(args: argparse.Namespace) -> int:
             info["config"] = model.config.to_dict()
         if started_from is not None:
             info["initialised_from"] = started_from
-            if args.command == "add-style":  # the card lists every style's image, the new one last
-                info["style_images"] = [*(started_from["card"] or {}).get("style_images", []), *info["style_images"]]
+            if args.command in NORMS_ONLY:  # the card lists every style's image, a new one last
+                info["style_images"] = _all_style_images(args, (started_from["card"] or {}).get("style_images", []),
+                                                         info["style_images"], model.config.styles)
         notice(f"wrote {output} and {card.write_card(output, info)}")
     return 0
 

@@ -24,6 +24,7 @@ a CPU. pytorch/examples checkpoints use the plain output.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -76,11 +77,13 @@ PAPER = TransformerConfig()
 TIERS: dict[str, TransformerConfig] = {
     # Johnson et al.'s widths (32/64/128, five residual blocks, 9×9 end layers) on 2×2 pixel blocks, with skips:
     # the quality tier (the blocks make a training step ~3.7× cheaper than the paper's full-resolution layers).
-    "quality": TransformerConfig(space_to_depth=2, skips=True),
+    # Both enlarge bilinearly: nearest copies turn oblique level lines into a staircase the network learns to draw
+    # as a ±45° lattice (docs/zoo_history.md, *bilinear upsampling*).
+    "quality": TransformerConfig(space_to_depth=2, skips=True, upsample="bilinear"),
     # Real time on two CPU cores (benchmarks/realtime.py): 16/32/64 depthwise on 2×2 pixel blocks, with skips
     # (without them the narrow 1/8-resolution bottleneck loses the photo's structure and paints a lattice).
     "fast": TransformerConfig(base_channels=16, residual_blocks=3, depthwise=True, end_kernel=5, space_to_depth=2,
-                              skips=True),
+                              skips=True, upsample="bilinear"),
 }
 
 
@@ -382,11 +385,12 @@ def add_style(net: TransformerNet, name: str) -> TransformerNet:
     return with_styles(net, (*net.config.styles, name))
 
 
-def freeze_all_but_style(net: TransformerNet, index: int) -> None:
-    """Leave only style ``index``'s normalisation scales and shifts trainable: every other weight of ``net`` stops
-    taking gradients, and the other styles' rows get a zero gradient (so Adam leaves them exactly as they were)."""
+def freeze_all_but_styles(net: TransformerNet, indices: Sequence[int]) -> None:
+    """Leave only the normalisation scales and shifts of the styles ``indices`` trainable: every other weight of
+    ``net`` stops taking gradients, and the other styles' rows get a zero gradient (so Adam leaves them exactly as
+    they were)."""
     mask = torch.zeros(len(net.config.styles), 1)
-    mask[index] = 1.0
+    mask[list(indices)] = 1.0
     for module in net.modules():
         for param in module.parameters(recurse=False):
             if isinstance(module, StyleNorm):
