@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "video" / "ntu.mp4"
 FULL_RESOLUTION = "fast, full resolution"
 SIX_STYLES = "fast, 6 styles"  # one several-style network (a style-weight input), as the zoo ships
-SIX_BILINEAR = "fast, 6 styles, bilinear"  # the same with bilinear upsampling in the decoder (what it costs)
+SIX_NEAREST = "fast, 6 styles, nearest"  # the same with nearest upsampling in the decoder (the earlier zoo's)
 NO_SKIPS = "fast, no skips"  # the fast tier before its U-Net skips (what the skips cost)
 REFERENCE = "paper"  # Johnson et al.'s network at full resolution, the reference every row is divided by
 CODE = "import sys; from stylecam.cli.live import main; sys.exit(main())"
@@ -45,11 +45,11 @@ CODE = "import sys; from stylecam.cli.live import main; sys.exit(main())"
 def benchmarked_configs() -> dict[str, TransformerConfig]:
     """The tiers, the paper's network (the reference), the fast tier's widths at full resolution (no 2×2 blocks:
     what the blocks save), the fast tier holding six styles (what the conditional norms and their style input
-    cost), the same with bilinear upsampling, and the fast tier without its skips."""
+    cost), the same with nearest upsampling (the earlier zoo's), and the fast tier without its skips."""
     styles = ("mosaic", "candy", "udnie", "rain-princess", "starry_night", "the_scream")
     return {**TIERS, REFERENCE: PAPER, FULL_RESOLUTION: replace(TIERS["fast"], space_to_depth=1),
             SIX_STYLES: replace(TIERS["fast"], styles=styles),
-            SIX_BILINEAR: replace(TIERS["fast"], styles=styles, upsample="bilinear"),
+            SIX_NEAREST: replace(TIERS["fast"], styles=styles, upsample="nearest"),
             NO_SKIPS: replace(TIERS["fast"], skips=False)}
 
 
@@ -69,7 +69,7 @@ def configurations(sizes: list[str], frames: int) -> list[dict[str, object]]:
         if i == 0:
             runs.append({"tier": FULL_RESOLUTION, "backend": "auto", "size": size, "frames": frames, "variant": ""})
             runs.append({"tier": SIX_STYLES, "backend": "auto", "size": size, "frames": frames, "variant": ""})
-            runs.append({"tier": SIX_BILINEAR, "backend": "auto", "size": size, "frames": frames, "variant": ""})
+            runs.append({"tier": SIX_NEAREST, "backend": "auto", "size": size, "frames": frames, "variant": ""})
             runs.append({"tier": NO_SKIPS, "backend": "auto", "size": size, "frames": frames, "variant": ""})
             runs.append({"tier": "fast", "backend": "auto", "size": size, "frames": frames, "variant": "1 thread",
                          "args": ["--threads", "1"]})

@@ -47,9 +47,9 @@ def test_output_shape_equals_input_shape(tier: str, size: tuple[int, int]) -> No
 def test_infer_config_recovers_tier(tier: str) -> None:
     config = TIERS[tier]
     state = TransformerNet(config).state_dict()
-    # A bare state dict cannot say whether the output is residual or has skips (neither has weights of its own):
-    # it is read as pytorch/examples' plain form.
-    assert infer_config(state) == dataclasses.replace(config, residual_output=False, skips=False)
+    # A bare state dict cannot say whether the output is residual, has skips or enlarges bilinearly (none has
+    # weights of its own): it is read as pytorch/examples' plain form.
+    assert infer_config(state) == dataclasses.replace(config, residual_output=False, skips=False, upsample="nearest")
 
 
 def test_infer_config_recovers_nondefault_config() -> None:
@@ -61,8 +61,10 @@ def test_infer_config_recovers_nondefault_config() -> None:
 
 def test_tiers_differ() -> None:
     assert PAPER == TransformerConfig(base_channels=32, residual_blocks=5, depthwise=False, end_kernel=9)
-    # The quality tier has the paper's widths, on 2x2 pixel blocks and with skips, like the fast tier.
-    assert TIERS["quality"] == dataclasses.replace(PAPER, space_to_depth=2, skips=True)
+    # The quality tier has the paper's widths, on 2x2 pixel blocks, with skips and bilinear enlargement, like the
+    # fast tier.
+    assert TIERS["quality"] == dataclasses.replace(PAPER, space_to_depth=2, skips=True, upsample="bilinear")
+    assert PAPER.upsample == "nearest" and TIERS["fast"].upsample == "bilinear"
     assert not TIERS["quality"].residual_output and not TIERS["fast"].residual_output  # they repaint the photo
     assert TIERS["fast"].depthwise and TIERS["fast"].base_channels < TIERS["quality"].base_channels
 
@@ -193,10 +195,10 @@ def test_bilinear_upsampling_is_a_config_choice_that_keeps_the_weights_and_the_t
 
     from stylecam.nets.transformer import tier_of
 
-    nearest = random_net("fast")
-    bilinear = TransformerNet(dataclasses.replace(TIERS["fast"], upsample="bilinear")).eval()
-    bilinear.load_state_dict(nearest.state_dict())  # the same weights: only the enlargement differs
-    assert tier_of(bilinear.config) == "fast"
+    bilinear = random_net("fast")
+    nearest = TransformerNet(dataclasses.replace(TIERS["fast"], upsample="nearest")).eval()
+    nearest.load_state_dict(bilinear.state_dict())  # the same weights: only the enlargement differs
+    assert tier_of(nearest.config) == tier_of(bilinear.config) == "fast"
     x = torch.rand(1, 3, 48, 64) * 255
     with torch.no_grad():
         a, b = nearest(x), bilinear(x)

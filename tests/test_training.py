@@ -299,36 +299,36 @@ def test_init_fine_tunes_a_trained_network_and_records_where_it_started(johnson_
     assert stylecam.zoo.total_iterations(card) == 1 + JOHNSON_STEPS  # this run's step plus the starting model's
 
 
-def test_upsample_switches_a_started_network_to_bilinear_and_a_later_init_keeps_it(
+def test_upsample_switches_a_started_network_to_nearest_and_a_later_init_keeps_it(
         johnson_run: dict[str, Any], data_dir: Path, tmp_path: Path) -> None:
     start = johnson_run["output"]
-    assert load_transformer(start).config.upsample == "nearest"
-    bilinear, kept = tmp_path / "bilinear.pth", tmp_path / "kept.pth"
-    rc, err = _train(*_johnson_args(data_dir, bilinear, tmp_path / "run1", 1, "--init", start, "--lr", 1e-12,
-                                    "--upsample", "bilinear"))
+    assert load_transformer(start).config.upsample == "bilinear"  # the tiers' default
+    nearest, kept = tmp_path / "nearest.pth", tmp_path / "kept.pth"
+    rc, err = _train(*_johnson_args(data_dir, nearest, tmp_path / "run1", 1, "--init", start, "--lr", 1e-12,
+                                    "--upsample", "nearest"))
     assert rc == 0, err
-    net = load_transformer(bilinear)
-    assert net.config.upsample == "bilinear" and json.loads(bilinear.with_suffix(".json").read_text())["tier"] == "fast"
+    net = load_transformer(nearest)
+    assert net.config.upsample == "nearest" and json.loads(nearest.with_suffix(".json").read_text())["tier"] == "fast"
     for key, value in net.state_dict().items():  # the same weights, enlarged another way
         torch.testing.assert_close(value, load_transformer(start).state_dict()[key], rtol=1e-5, atol=1e-6)
-    rc, err = _train(*_johnson_args(data_dir, kept, tmp_path / "run2", 1, "--init", bilinear, "--lr", 1e-12))
+    rc, err = _train(*_johnson_args(data_dir, kept, tmp_path / "run2", 1, "--init", nearest, "--lr", 1e-12))
     assert rc == 0, err
-    assert load_transformer(kept).config.upsample == "bilinear"
+    assert load_transformer(kept).config.upsample == "nearest"
 
 
 def test_resume_takes_the_upsampling_of_its_checkpoint_and_refuses_another(data_dir: Path, tmp_path: Path) -> None:
     out, run = tmp_path / "bilinear.pth", tmp_path / "run"
-    rc, err = _train(*_johnson_args(data_dir, out, run, 1, "--upsample", "bilinear", "--lr", 1e-12))
+    rc, err = _train(*_johnson_args(data_dir, out, run, 1, "--upsample", "nearest", "--lr", 1e-12))
     assert rc == 0, err
-    assert _checkpoint(run)["config"]["upsample"] == "bilinear"
+    assert _checkpoint(run)["config"]["upsample"] == "nearest"
     rc, err = _train(*_johnson_args(data_dir, out, run, 2, "--lr", 1e-12, "--resume"))  # no --upsample
     assert rc == 0, err
-    assert load_transformer(out).config.upsample == "bilinear" and _checkpoint(run)["step"] == 2
-    rc, err = _train(*_johnson_args(data_dir, out, run, 3, "--lr", 1e-12, "--resume", "--upsample", "nearest"))
+    assert load_transformer(out).config.upsample == "nearest" and _checkpoint(run)["step"] == 2
+    rc, err = _train(*_johnson_args(data_dir, out, run, 3, "--lr", 1e-12, "--resume", "--upsample", "bilinear"))
     assert rc != 0 and _checkpoint(run)["step"] == 2
     assert err.strip().splitlines() == [
-        f"styletrain: error: {run / CHECKPOINT_NAME} holds a network with upsample='bilinear' (this run: "
-        "'nearest'); resume with the options it was started with"]
+        f"styletrain: error: {run / CHECKPOINT_NAME} holds a network with upsample='nearest' (this run: "
+        "'bilinear'); resume with the options it was started with"]
 
 
 def test_new_lr_replaces_the_saved_schedule_on_resume_and_keeps_adams_state(data_dir: Path, tmp_path: Path) -> None:
