@@ -18,7 +18,7 @@ JOHNSON_DEFAULTS: dict[str, Any] = {"content": 1.0, "style": 10.0, "moments": 10
                                     "norm_lr_scale": 5.0, "style_octaves": 1, "sliced": 0.0,
                                     "shift": 0.0, "rotation": 0.0}
 CROP_SCALE = (0.35, 1.0)  # stylecam.training.data's, repeated for --help without torch (a test keeps them equal)
-NORMS_ONLY = ("add-style", "tune-style")  # commands that train one style's normalisation rows of a trained network
+NORMS_ONLY = ("add-style", "tune-style")  # commands that train only some styles' normalisation rows of a trained net
 FRESH_WARMUP = 1000  # warm-up steps of a network trained from scratch (none when fine-tuning)
 ADAIN_LAYOUT_WEIGHT = 5e5  # the shipped decoder's last stage's; 0 gives the paper's recipe
 EXAMPLES = """examples:
@@ -112,7 +112,8 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``styletrain`` parser with its ``johnson``, ``adain`` and ``list`` subcommands."""
+    """The ``styletrain`` parser with its ``johnson``, ``add-style``, ``tune-style``, ``adain`` and ``list``
+    subcommands."""
     parser = argparse.ArgumentParser(prog=PROG, description="Train style-transfer networks.", epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{johnson,add-style,tune-style,adain,list}")
@@ -189,7 +190,7 @@ def fit_to_tier(start: Any, tier: str, name: str) -> Any:
 def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[int] | None]:
     """(network to train, style images of the trained styles, indices of the trained styles or None for all)
     for ``johnson`` (a new or --init network), ``add-style`` (a trained network with one style more, whose
-    other weights are frozen) and ``tune-style`` (a trained network with all but one style's norms frozen)."""
+    other weights are frozen) and ``tune-style`` (a trained network with all but the named styles' norms frozen)."""
     from dataclasses import replace
 
     from stylecam.nets.checkpoints import load_transformer
@@ -202,6 +203,8 @@ def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[in
             raise UsageError(f"{args.model} holds one style; {args.command} needs a several-style network "
                              "(styletrain johnson --style-image A B …)")
         if args.command == "tune-style":
+            if len(set(args.style)) != len(args.style):
+                raise UsageError(f"--style names a style twice: {' '.join(args.style)}")
             unknown = [name for name in args.style if name not in base.config.styles]
             if unknown:
                 raise UsageError(f"{args.model} has no style '{unknown[0]}' (it has: {' '.join(base.config.styles)})")
@@ -379,7 +382,7 @@ def train_main(args: argparse.Namespace) -> int:
             info["config"] = model.config.to_dict()
         if started_from is not None:
             info["initialised_from"] = started_from
-            if args.command in NORMS_ONLY:  # the card lists every style's image, a new one last
+            if args.command in NORMS_ONLY:  # the card lists every style's image
                 info["style_images"] = _all_style_images(args, (started_from["card"] or {}).get("style_images", []),
                                                          info["style_images"], model.config.styles)
         notice(f"wrote {output} and {card.write_card(output, info)}")
