@@ -387,24 +387,24 @@ def test_style_scales_and_shares_must_match_the_style_images(tiny: Path, tmp_pat
     assert not (tmp_path / "out.pth").exists()
 
 
-@pytest.mark.parametrize(("command", "problem", "message"), [
-    ("add-style", "one-style model", "holds one style"), ("add-style", "name taken", "already has a style"),
-    ("tune-style", "one-style model", "holds one style"), ("tune-style", "unknown style", "has no style 'green'"),
-    ("tune-style", "two names", "2 --style names for 1 style images"),
-    ("tune-style", "a name twice", "--style names a style twice: red red")])
+@pytest.mark.parametrize(("command", "args", "message"), [
+    ("add-style", [], "holds one style"),  # from a one-style model
+    ("add-style", ["--name", "red"], "already has a style"),
+    ("tune-style", ["--style", "red"], "holds one style"),  # from a one-style model
+    ("tune-style", ["--style", "green"], "has no style 'green'"),
+    ("tune-style", ["--style", "red", "yellow"], "2 --style names for 1 style images"),
+    ("tune-style", ["--style", "red", "red", "--style-image", "green.png", "green.png"],
+     "--style names a style twice: red red")])
 def test_norms_only_commands_refuse_with_one_line(tiny: Path, two_styles: Path, tmp_path: Path, command: str,
-                                                  problem: str, message: str) -> None:
+                                                  args: list[str], message: str) -> None:
     model = two_styles
-    if problem == "one-style model":
+    if message == "holds one style":
         model = tmp_path / "one.pth"
         rc, err = _train("johnson", "--style-image", tiny / "red.png", *_common(tiny, model, 1))
         assert rc == 0, err
-    extra = {"add-style": ["--name", "red"] if problem == "name taken" else [],
-             "tune-style": ["--style", *{"unknown style": ["green"], "two names": ["red", "yellow"],
-                                         "a name twice": ["red", "red"]}.get(problem, ["red"])]}[command]
-    images = [tiny / "green.png"] * (2 if problem == "a name twice" else 1)  # as many images as names
-    rc, err = _train(command, "--model", model, "--style-image", *images, *extra,
-                     *_common(tiny, tmp_path / "out.pth", 1))
+    args = [tiny / a if a.endswith(".png") else a for a in args]
+    images = [] if "--style-image" in args else ["--style-image", tiny / "green.png"]
+    rc, err = _train(command, "--model", model, *images, *args, *_common(tiny, tmp_path / "out.pth", 1))
     lines = [line for line in err.splitlines() if line.strip()]
     assert rc == 2 and len(lines) == 1 and message in lines[0], err
     assert not (tmp_path / "out.pth").exists()

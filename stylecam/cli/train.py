@@ -203,8 +203,6 @@ def _johnson_network(args: argparse.Namespace) -> tuple[Any, list[Path], list[in
             raise UsageError(f"{args.model} holds one style; {args.command} needs a several-style network "
                              "(styletrain johnson --style-image A B …)")
         if args.command == "tune-style":
-            if len(set(args.style)) != len(args.style):
-                raise UsageError(f"--style names a style twice: {' '.join(args.style)}")
             unknown = [name for name in args.style if name not in base.config.styles]
             if unknown:
                 raise UsageError(f"{args.model} has no style '{unknown[0]}' (it has: {' '.join(base.config.styles)})")
@@ -264,13 +262,15 @@ def _readable(files: Sequence[Path], count: int, max_side: int) -> list[Any]:
 
 
 def _check_scales(args: argparse.Namespace) -> None:
-    """UsageError for a --crop-scale outside 0 < MIN <= MAX <= 1 or a --style-scale/--style-share count unlike the
-    images'."""
+    """UsageError for a --crop-scale outside 0 < MIN <= MAX <= 1, a --style-scale/--style-share count unlike the
+    images', or tune-style --style names unlike its images or repeated."""
     if not 0 < args.crop_scale[0] <= args.crop_scale[1] <= 1:
         raise UsageError(f"--crop-scale {args.crop_scale[0]:g} {args.crop_scale[1]:g}: need 0 < MIN <= MAX <= 1")
     images = 1 if args.command == "add-style" else len(getattr(args, "style_image", []))
     if args.command == "tune-style" and len(args.style) != images:
         raise UsageError(f"{len(args.style)} --style names for {images} style images")
+    if args.command == "tune-style" and len(set(args.style)) != len(args.style):
+        raise UsageError(f"--style names a style twice: {' '.join(args.style)}")
     for option, what in (("style_scale", "factors"), ("style_share", "counts")):
         given = getattr(args, option, None)
         if given and len(given) != images:
